@@ -1,0 +1,3 @@
+from just_ingredients.cli import main
+
+main()

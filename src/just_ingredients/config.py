@@ -1,0 +1,48 @@
+"""Settings from the environment (DESIGN.md §3 "Environment"). The one place that reads env vars."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./just-ingredients.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    health_port: int = 8080
+    metrics_port: int = 9091
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    admin_chat_id: int | None = None
+    ocr_languages: str = "eng+fra"
+    ocr_timeout_seconds: float = Field(default=30.0, gt=0)
+    ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    max_image_bytes: int = Field(default=20_000_000, gt=0)
+    log_format: Literal["pretty", "json"] = "pretty"
+    log_level: str = "INFO"
+
+    @field_validator(
+        "webhook_url", "admin_chat_id", "telegram_bot_token", "webhook_secret", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Fluent message files (en.ftl, fr.ftl); kept with the same keys by a test."""

@@ -1,0 +1,455 @@
+"""Tesseract (tesserocr) engines in a pool, used off the event loop.
+
+    pool = OcrPool(size=settings.ocr_workers, languages=settings.ocr_languages,
+                   timeout_seconds=settings.ocr_timeout_seconds,
+                   max_image_bytes=settings.max_image_bytes)
+    result = await pool.read(image_bytes)      # OcrResult
+    pool.close()
+
+Each engine is one ``PyTessBaseAPI`` loaded once and reused; a job borrows one engine from a
+queue, so at most ``size`` images are read at a time. tesserocr releases the GIL while
+Tesseract works, so the thread executor really runs in parallel. The per-image timeout is
+passed to Tesseract (``Recognize(timeout=ms)`` cancels recognition inside Tesseract).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from just_ingredients.domain import BoundingBox, Lang
+from just_ingredients.vision.breaker import CircuitBreaker
+from just_ingredients.vision.fractions import FractionReader, recover_lines
+from just_ingredients.vision.intake import DEFAULT_MAX_BYTES, ImageRejected, load_image
+from just_ingredients.vision.preprocess import (
+    Prepared,
+    PreprocessOptions,
+    prepare,
+)
+from just_ingredients.vision.result import (
+    CircuitOpen,
+    NoTextFound,
+    OcrFailed,
+    OcrLine,
+    OcrResult,
+    OcrTimeout,
+    OcrWord,
+    RawLine,
+    RawWord,
+    TessdataNotFound,
+)
+
+KNOWN_TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+)
+
+#: Tesseract page segmentation mode. 4 = one column of text of variable sizes (ingredient lists)
+DEFAULT_PSM = 4
+ENGINE_VERSION = 1
+
+
+def resolve_tessdata(languages: str = "eng+fra", env: Mapping[str, str] | None = None) -> str:
+    """Directory holding ``<lang>.traineddata`` for every language in ``languages``.
+
+    Looks at ``TESSDATA_PREFIX`` (the directory itself or its parent), then known
+    Debian/Homebrew paths. Raises :class:`TessdataNotFound` with the list tried.
+    """
+    environ = os.environ if env is None else env
+    wanted = [lang for lang in languages.split("+") if lang]
+    candidates: list[Path] = []
+    prefix = environ.get("TESSDATA_PREFIX")
+    if prefix:
+        candidates += [Path(prefix), Path(prefix) / "tessdata"]
+    candidates += [Path(p) for p in KNOWN_TESSDATA_DIRS]
+    for directory in candidates:
+        if all((directory / f"{lang}.traineddata").is_file() for lang in wanted):
+            return str(directory) + os.sep
+    tried = ", ".join(str(c) for c in candidates)
+    raise TessdataNotFound(
+        f"Tesseract data for {'+'.join(wanted)} not found (tried {tried}); install "
+        "tesseract-ocr-eng and tesseract-ocr-fra or set TESSDATA_PREFIX"
+    )
+
+
+def settings_key(
+    languages: str = "eng+fra", options: PreprocessOptions | None = None, psm: int = DEFAULT_PSM
+) -> str:
+    """Stable string for the cache key (image SHA-256 + this): what changes the OCR output."""
+    opts = options or PreprocessOptions()
+    return f"tess5-{languages}-psm{psm}-{opts.key()}-fr1-e{ENGINE_VERSION}"
+
+
+_TESS_TO_LANG: dict[str, Lang] = {"eng": "en", "fra": "fr"}
+
+
+class OcrEngine:
+    """One Tesseract instance. Not thread-safe: one job at a time (the pool ensures it)."""
+
+    def __init__(self, tessdata: str, languages: str = "eng+fra", psm: int = DEFAULT_PSM) -> None:
+        import tesserocr
+
+        self._tesserocr: Any = tesserocr
+        self.languages = languages
+        self.psm = psm
+        try:
+            self._api: Any = tesserocr.PyTessBaseAPI(
+                path=tessdata, lang=languages, psm=psm, oem=tesserocr.OEM.LSTM_ONLY
+            )
+        except RuntimeError as exc:
+            raise OcrFailed(f"cannot start Tesseract with {languages}: {exc}") from exc
+        # Ingredient lists are not dictionary prose: keep the dictionary from "correcting"
+        # quantities and units; keep inter-word spaces as printed.
+        self._api.SetVariable("preserve_interword_spaces", "0")
+
+    def recognize(self, image: Image.Image, timeout_s: float) -> list[RawLine]:
+        api = self._api
+        tess = self._tesserocr
+        api.SetImage(image)
+        api.SetSourceResolution(300)
+        ms = max(1, int(timeout_s * 1000))
+        ok = api.Recognize(timeout=ms)
+        if not ok:
+            api.Clear()
+            raise OcrTimeout(f"OCR took longer than {timeout_s:.1f}s")
+        lines: list[RawLine] = []
+        it = api.GetIterator()
+        if it is None:
+            return lines
+        word_level = tess.RIL.WORD
+        line_level = tess.RIL.TEXTLINE
+        current: list[RawWord] = []
+        line_box: tuple[int, int, int, int] | None = None
+        line_conf = 0.0
+        for w in tess.iterate_level(it, word_level):
+            if w.IsAtBeginningOf(line_level):
+                if current and line_box is not None:
+                    lines.append(RawLine(tuple(current), line_box, line_conf))
+                current = []
+                line_box = w.BoundingBox(line_level)
+                line_conf = float(w.Confidence(line_level))
+            try:
+                text = w.GetUTF8Text(word_level)
+            except RuntimeError:  # "No text returned": an empty page or word
+                continue
+            box = w.BoundingBox(word_level)
+            if text is None or box is None or not text.strip():
+                continue
+            current.append(RawWord(text.strip(), tuple(box), float(w.Confidence(word_level))))
+        if current and line_box is not None:
+            lines.append(RawLine(tuple(current), line_box, line_conf))
+        api.Clear()
+        return lines
+
+    def measure_lines(self, image: Image.Image) -> list[tuple[int, int]]:
+        """(height, width) of the text lines Tesseract's layout analysis finds (no OCR)."""
+        api = self._api
+        tess = self._tesserocr
+        api.SetImage(image)
+        out: list[tuple[int, int]] = []
+        try:
+            it = api.AnalyseLayout()
+            if it is not None:
+                for line in tess.iterate_level(it, tess.RIL.TEXTLINE):
+                    box = line.BoundingBox(tess.RIL.TEXTLINE)
+                    if box:
+                        out.append((box[3] - box[1], box[2] - box[0]))
+        finally:
+            api.Clear()
+        return out
+
+    def read_box(self, image: Image.Image, whitelist: str, psm: int = 8) -> tuple[str, float]:
+        """A constrained read of a small crop (used by fraction recovery)."""
+        api = self._api
+        api.SetVariable("tessedit_char_whitelist", whitelist)
+        api.SetPageSegMode(psm)
+        try:
+            api.SetImage(image)
+            text = (api.GetUTF8Text() or "").strip()
+            conf = float(api.MeanTextConf()) / 100.0
+        finally:
+            api.SetVariable("tessedit_char_whitelist", "")
+            api.SetPageSegMode(self.psm)
+            api.Clear()
+        return text, conf
+
+    def close(self) -> None:
+        self._api.End()
+
+
+def detect_lang(text: str) -> Lang | None:
+    """English or French from common ingredient-list words; None when unclear."""
+    import re
+
+    words = re.findall(r"[a-zàâçéèêëîïôûùüÿœæ']+", text.lower())
+    fr_words = {
+        "de", "d'", "du", "des", "la", "le", "les", "et", "à", "au", "aux", "en", "pour",
+        "cuillère", "cuillères", "soupe", "café", "gousse", "gousses", "pincée", "sel",
+        "poivre", "beurre", "sucre", "farine", "lait", "oeufs", "œufs", "huile", "oignon",
+        "càs", "càc", "cs", "cc", "sachet", "verre", "boîte", "râpé", "haché", "hachée",
+    }  # fmt: skip
+    en_words = {
+        "of", "and", "the", "cup", "cups", "tablespoon", "tablespoons", "teaspoon",
+        "teaspoons", "tbsp", "tsp", "ounces", "oz", "pound", "pounds", "lb", "chopped",
+        "salt", "pepper", "butter", "sugar", "flour", "milk", "eggs", "oil", "onion",
+        "large", "small", "fresh", "ground", "to", "taste", "or", "for", "sliced",
+    }  # fmt: skip
+    fr = sum(1 for w in words if w in fr_words or w.startswith(("d'", "l'")))
+    fr += sum(1 for ch in text if ch in "àâçéèêëîïôûùœ") // 2
+    en = sum(1 for w in words if w in en_words)
+    if fr == en == 0:
+        return None
+    if fr > en * 1.5:
+        return "fr"
+    if en > fr * 1.5:
+        return "en"
+    return None
+
+
+class OcrPool:
+    """A pool of ``size`` Tesseract engines shared by all requests.
+
+    Create one at start-up (the caller owns it), use :meth:`read` from async code or
+    :meth:`read_sync` from a worker thread or a script, and :meth:`close` at shutdown.
+    """
+
+    def __init__(
+        self,
+        size: int = 1,
+        languages: str = "eng+fra",
+        timeout_seconds: float = 30.0,
+        max_image_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        breaker: CircuitBreaker | None = None,
+        tessdata: str | None = None,
+        preprocess: PreprocessOptions | None = None,
+        fractions: bool = True,
+        psm: int = DEFAULT_PSM,
+        retry_below: float = 80.0,
+    ) -> None:
+        if size < 1:
+            raise ValueError("size must be >= 1")
+        self.size = size
+        self.languages = languages
+        self.timeout_seconds = timeout_seconds
+        self.max_image_bytes = max_image_bytes
+        self.breaker = breaker or CircuitBreaker()
+        self.preprocess = preprocess or PreprocessOptions()
+        self.fractions = fractions
+        self._fraction_reader = FractionReader() if fractions else None
+        self.psm = psm
+        #: re-read at another scale when the mean word confidence is below this (0 = never)
+        self.retry_below = retry_below
+        self._tessdata = tessdata or resolve_tessdata(languages)
+        self._engines: queue.LifoQueue[OcrEngine] = queue.LifoQueue()
+        self._all: list[OcrEngine] = []
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ocr")
+        self._closed = False
+        # Load one engine now so a missing language fails at start-up, the rest lazily.
+        self._engines.put(self._new_engine())
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _new_engine(self) -> OcrEngine:
+        engine = OcrEngine(self._tessdata, self.languages, self.psm)
+        with self._lock:
+            self._all.append(engine)
+        return engine
+
+    def _borrow(self) -> OcrEngine:
+        try:
+            return self._engines.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                may_grow = len(self._all) < self.size
+            if may_grow:
+                return self._new_engine()
+            return self._engines.get()
+
+    @property
+    def ready(self) -> bool:
+        return not self._closed and self.breaker.allow_peek()
+
+    @property
+    def settings_key(self) -> str:
+        return settings_key(self.languages, self.preprocess, self.psm)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            engines, self._all = self._all, []
+        for engine in engines:
+            engine.close()
+
+    def __enter__(self) -> OcrPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+    async def read(self, image_bytes: bytes) -> OcrResult:
+        """Check, preprocess and read an image without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self.read_sync, image_bytes)
+        # Tesseract cancels itself at the timeout; the outer wait only guards against a hang
+        # in preprocessing or in the executor queue.
+        grace = self.timeout_seconds * 2 + 5.0
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=grace)
+        except TimeoutError as exc:
+            self.breaker.record_failure()
+            raise OcrTimeout(f"OCR did not finish within {grace:.0f}s") from exc
+
+    def read_sync(self, image: bytes | Image.Image) -> OcrResult:
+        """Blocking version of :meth:`read` (also accepts an already loaded image)."""
+        if self._closed:
+            raise OcrFailed("the OCR pool is closed")
+        if not self.breaker.allow():
+            raise CircuitOpen("OCR is temporarily unavailable", self.breaker.retry_after())
+        start = time.monotonic()
+        try:
+            if isinstance(image, Image.Image):
+                from just_ingredients.vision.intake import normalize_mode
+
+                upright = normalize_mode(image)
+            else:
+                upright = load_image(image, max_bytes=self.max_image_bytes).image
+        except ImageRejected:
+            self.breaker.release_trial()
+            raise
+        try:
+            result = self._read_upright(upright, start)
+        except (OcrTimeout, OcrFailed):
+            self.breaker.record_failure()
+            raise
+        except NoTextFound:
+            self.breaker.record_success()
+            raise
+        except Exception as exc:  # a crash inside Tesseract or our code: count it
+            self.breaker.record_failure()
+            raise OcrFailed(f"OCR failed: {exc}") from exc
+        self.breaker.record_success()
+        return result
+
+    def _maybe_retry(
+        self, engine: OcrEngine, prepared: Prepared, raw: list[RawLine], start: float
+    ) -> tuple[Prepared, list[RawLine]]:
+        """When the read is weak, read again at the scale the other text-size estimate gives
+        (or at twice the size) and keep whichever Tesseract is more confident about."""
+        opts = self.preprocess
+        if not self.retry_below or not opts.rescale or prepared.base is None:
+            return prepared, raw
+        quality, chars = text_quality(raw)
+        if quality >= self.retry_below and chars >= 10:
+            return prepared, raw
+        candidates: list[float] = []
+        alt = prepared.alt_line_height_px
+        if alt is not None:
+            candidates.append(scale_for(alt, prepared.base.size, opts))
+        candidates.append(min(opts.max_scale, prepared.scale * 2.0))
+        for scale in candidates:
+            if abs(scale - prepared.scale) / prepared.scale < 0.25:
+                continue
+            remaining = self.timeout_seconds - (time.monotonic() - start)
+            if remaining <= 0.5:
+                break
+            other = prepared.rescaled(scale)
+            try:
+                raw2 = engine.recognize(other.image, remaining)
+            except OcrTimeout:
+                break
+            q2, c2 = text_quality(raw2)
+            if q2 > quality + 3 and c2 >= 0.5 * chars:
+                return other, raw2
+            return prepared, raw
+        return prepared, raw
+
+    def _read_upright(self, upright: Image.Image, start: float) -> OcrResult:
+        engine = self._borrow()
+        try:
+            prepared = prepare(upright, self.preprocess, engine.measure_lines)
+            remaining = self.timeout_seconds - (time.monotonic() - start)
+            if remaining <= 0:
+                raise OcrTimeout("OCR timed out during preprocessing")
+            raw = engine.recognize(prepared.image, remaining)
+            prepared, raw = self._maybe_retry(engine, prepared, raw, start)
+        finally:
+            self._engines.put(engine)
+        fixed = recover_lines(raw, prepared.image, self._fraction_reader)
+        lines = [_to_line(line, prepared, factor, notes) for line, factor, notes in fixed]
+        lines = [line for line in lines if line.text.strip()]
+        if not lines:
+            raise NoTextFound("no text found in the image")
+        text = "\n".join(line.text for line in lines)
+        return OcrResult(
+            text=text,
+            lines=tuple(lines),
+            lang=detect_lang(text),
+            engine_seconds=time.monotonic() - start,
+            image_size=upright.size,
+            settings=self.settings_key,
+            extra={"scale": prepared.scale, "skew_deg": prepared.angle_deg},
+        )
+
+
+def text_quality(lines: list[RawLine]) -> tuple[float, int]:
+    """(mean word confidence 0..100 weighted by length, number of characters)."""
+    chars = 0
+    total = 0.0
+    for line in lines:
+        for w in line.words:
+            n = len(w.text)
+            chars += n
+            total += w.conf * n
+    return (total / chars if chars else 0.0), chars
+
+
+def _to_line(
+    raw: RawLine, prepared: Prepared, factor: float = 1.0, notes: tuple[str, ...] = ()
+) -> OcrLine:
+    words = tuple(
+        OcrWord(
+            text=w.text,
+            bbox=prepared.to_source(*w.box),
+            confidence=max(0.0, min(1.0, w.conf / 100.0)),
+        )
+        for w in raw.words
+    )
+    text = " ".join(w.text for w in raw.words)
+    conf = (
+        min(w.confidence for w in words) * 0.5
+        + (sum(w.confidence for w in words) / len(words)) * 0.5
+        if words
+        else 0.0
+    )
+    return OcrLine(
+        text=text,
+        bbox=prepared.to_source(*raw.box),
+        confidence=max(0.0, min(1.0, conf * factor)),
+        words=words,
+        notes=notes,
+    )
+
+
+def box_of(words: tuple[OcrWord, ...]) -> BoundingBox:
+    x0 = min(w.bbox.left for w in words)
+    y0 = min(w.bbox.top for w in words)
+    x1 = max(w.bbox.left + w.bbox.width for w in words)
+    y1 = max(w.bbox.top + w.bbox.height for w in words)
+    return BoundingBox(x0, y0, x1 - x0, y1 - y0)

@@ -1,0 +1,1 @@
+"""Test doubles that speak real protocols (see ``telegram.py`` for the fake Bot API server)."""
