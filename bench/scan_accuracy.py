@@ -175,8 +175,10 @@ def main() -> None:
             json.dumps({"texts": texts, "scores": scores, "base": base_scores}, indent=1,
                        ensure_ascii=False), encoding="utf-8")  # fmt: skip
     if args.ablate:
-        variants = {
+        variants: dict[str, tuple[PreprocessOptions, bool | str]] = {
             "raw (no preprocessing, no fractions)": (RAW, False),
+            "no language re-read": (PreprocessOptions(), "no-reread"),
+            "+ retry at another scale if conf < 80": (PreprocessOptions(), "retry"),
             "no fraction recovery": (PreprocessOptions(), False),
             "no deskew": (replace(PreprocessOptions(), deskew=False), True),
             "no rescale": (replace(PreprocessOptions(), rescale=False), True),
@@ -191,7 +193,12 @@ def main() -> None:
         print("default".ljust(40) + "".join(f"{ours[lv][key]:8.3f}" for lv in levels)
               + f"  {secs:.1f}")  # fmt: skip
         for name, (opts, fr) in variants.items():
-            agg, _, _, s = evaluate(cases, opts, fr, **kw)
+            extra = dict(kw)
+            if fr == "no-reread":
+                extra["reread_lang"] = False
+            if fr == "retry":
+                extra["retry_below"] = 80.0
+            agg, _, _, s = evaluate(cases, opts, bool(fr), **extra)
             print(name.ljust(40) + "".join(f"{agg[lv][key]:8.3f}" for lv in levels)
                   + f"  {s:.1f}")  # fmt: skip
 

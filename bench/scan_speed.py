@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_cases  # noqa: E402
+from common import load_cases
 
 CHILD = r"""
 import json, resource, sys, time

@@ -57,7 +57,7 @@ async def test_export_formats(db: Database) -> None:
     assert rows[2]["quantity"] == ""
     md = await service.export_recipes(db, ALICE, "md")
     assert md.startswith("## Crêpes\n")
-    assert "- 0.5 litre lait" in md
+    assert "- 0,5 litre lait" in md
     with pytest.raises(InvalidInput):
         await service.export_recipes(db, ALICE, "xml")  # type: ignore[arg-type]
 

@@ -67,7 +67,7 @@ def ingredients_table(title: str | None, ingredients: Sequence[Ingredient], lang
             conf = f"[yellow]{conf} ?[/]"
         table.add_row(
             str(n),
-            format_quantity(ing.quantity, ing.quantity_max, lang),
+            format_quantity(ing.quantity, ing.quantity_max, lang, ing.unit),
             escape(ing.unit or ""),
             escape(ing.name),
             escape(ing.comment or ""),

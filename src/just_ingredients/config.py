@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./just-ingredients.db"
+#: path of the Telegram webhook route on HEALTH_PORT; WEBHOOK_URL must end with it
+#: (deploy/fly.*.toml set WEBHOOK_URL = "https://<app>.fly.dev/telegram/webhook")
+WEBHOOK_PATH = "/telegram/webhook"
 
 
 class Settings(BaseSettings):

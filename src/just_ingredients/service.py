@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from just_ingredients.domain import BoundingBox, Draft, DraftStatus, Ingredient, Lang, Recipe
 from just_ingredients.parsing import ParsedText, parse_text
+from just_ingredients.presentation import format_ingredient
 from just_ingredients.storage import Database, Page, RecipeSummary
 from just_ingredients.storage.tables import NAME_MAX, utcnow
 from just_ingredients.vision.engine import OcrPool
@@ -173,28 +174,9 @@ def recipes_to_markdown(recipes: Sequence[Recipe]) -> str:
     blocks = []
     for recipe in recipes:
         lines = [f"## {recipe.name}", ""]
-        lines += [f"- {format_ingredient(i)}" for i in recipe.ingredients]
+        lines += [f"- {format_ingredient(i, recipe.lang)}" for i in recipe.ingredients]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
-
-
-def format_ingredient(item: Ingredient) -> str:
-    """`150–200 g flour (sifted)`: the amount, the unit as written, the name, the comment."""
-    parts = []
-    if item.quantity is not None:
-        amount = _number(item.quantity)
-        if item.quantity_max is not None:
-            amount += f"–{_number(item.quantity_max)}"
-        parts.append(amount)
-    if item.unit_text or item.unit:
-        parts.append(item.unit_text or item.unit or "")
-    parts.append(item.name)
-    text = " ".join(p for p in parts if p)
-    return f"{text} ({item.comment})" if item.comment else text
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
 
 
 # --- OCR archive --------------------------------------------------------------------------
@@ -456,3 +438,56 @@ async def scan_image(
         cached=cached is not None and cached.lines is not None,
         engine_seconds=seconds,
     )
+
+
+# --- review edits (used by the bot) ----------------------------------------------------------
+
+#: longest ingredient line accepted from a person (a caption or a message is up to 4096)
+LINE_MAX = 300
+
+
+class LineRejected(InvalidInput):
+    """Text given as an ingredient line that holds no ingredient. ``code`` is a message key."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def parse_ingredient_lines(text: str, lang: Lang | None = None) -> tuple[Ingredient, ...]:
+    """Ingredients typed by a person (one or more lines) through the same parser as a photo.
+
+    Raises LineRejected (`line_too_long`, `line_not_ingredient`, `line_no_name`)."""
+    text = text.strip()
+    if len(text) > LINE_MAX * 5 or any(len(line) > LINE_MAX for line in text.splitlines()):
+        raise LineRejected("line_too_long", f"a line has at most {LINE_MAX} characters")
+    parsed = parse_text(text, lang)
+    if not parsed.ingredients:
+        raise LineRejected("line_not_ingredient", "no ingredient in this text")
+    named = tuple(i for i in parsed.ingredients if i.name.strip())
+    if not named:
+        raise LineRejected("line_no_name", "an amount without an ingredient name")
+    return tuple(i.with_changes(confidence=1.0, bbox=None) for i in named)
+
+
+async def apply_draft_to_recipe(
+    db: Database, user_id: int, draft_id: int, recipe_id: int
+) -> Recipe:
+    """Confirm a draft opened to edit a saved recipe: its name and ingredients replace the
+    recipe's, and the draft is marked saved, in one transaction."""
+    async with db.transaction() as repo:
+        draft = await repo.get_draft(user_id, draft_id)
+        if draft is None or draft.status is not DraftStatus.REVIEWING:
+            raise DraftNotFound(draft_id, user_id)
+        recipe = await repo.get_recipe(user_id, recipe_id)
+        if recipe is None:
+            raise RecipeNotFound(recipe_id, user_id)
+        if draft.name and draft.name != recipe.name:
+            await repo.rename_recipe(user_id, recipe_id, clean_name(draft.name))
+        updated = await repo.replace_ingredients(user_id, recipe_id, draft.ingredients)
+        await repo.update_draft(
+            user_id, draft_id, status=DraftStatus.SAVED, awaiting=None, recipe_id=recipe_id
+        )
+    if updated is None:
+        raise RecipeNotFound(recipe_id, user_id)
+    return updated

@@ -431,3 +431,25 @@ def test_item_sizes_and_extra_amounts_go_to_comment(
     assert ing is not None
     assert (ing.quantity, ing.unit, ing.name) == (quantity, unit, name)
     assert comment in (ing.comment or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity", "unit", "name"),
+    [
+        ("“1/2 cup soybeans", 0.5, "cup", "soybeans"),
+        (": 4 cups water", 4, "cup", "water"),
+        ("1/2. cup soybeans", 0.5, "cup", "soybeans"),
+    ],
+)
+def test_ocr_specks_around_the_amount(
+    text: str, quantity: float, unit: str | None, name: str
+) -> None:
+    assert _qun(text, "en") == (quantity, unit, name)
+
+
+@pytest.mark.parametrize("text", ["f Cups water (1 liter)", "If) teaspoon vanilla extract"])
+def test_unit_word_without_its_number_is_doubtful(text: str) -> None:
+    ing = parse_line(text, "en")
+    assert ing is not None
+    assert ing.quantity is None
+    assert ing.confidence < 0.75

@@ -76,3 +76,25 @@ def test_real_twelve_stays_twelve(pool: OcrPool) -> None:
     data = to_bytes(render_lines(["12 eggs", "14 cups water", "3 apples"], size=30))
     result = pool.read_sync(data)
     assert [line.text for line in result.lines] == ["12 eggs", "14 cups water", "3 apples"]
+
+
+def test_letter_for_one_and_glued_bullet() -> None:
+    blank = Image.new("L", (300, 60), 255)
+    glued = fix_line([RawWord("‘Legg", (10, 10, 60, 50), 40)], (10, 10, 200, 50), blank, None)
+    assert [w.text for w in glued.words] == ["1", "egg"]
+    assert glued.confidence_factor < 1
+    tall = [RawWord("|", (10, 10, 14, 50), 60), RawWord("piece", (20, 20, 80, 50), 95)]
+    assert [w.text for w in fix_line(tall, (10, 10, 200, 50), blank, None).words] == [
+        "1",
+        "piece",
+    ]
+
+
+def test_garbage_line_is_dropped() -> None:
+    from just_ingredients.vision.fractions import recover_lines
+    from just_ingredients.vision.result import RawLine
+
+    blank = Image.new("L", (300, 60), 255)
+    junk = RawLine(tuple(RawWord("ee", (i * 10, 0, i * 10 + 8, 10), 30) for i in range(4)),
+                   (0, 0, 40, 10), 30)  # fmt: skip
+    assert recover_lines([junk], blank, None) == []

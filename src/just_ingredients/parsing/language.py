@@ -19,7 +19,11 @@ _FR = frozenset(
     beurre lait oeufs œufs oeuf œuf huile eau ail oignon oignons crème fraîche levure
     chimique pommes terre citron jus zeste persil thym haché hachée hachés émincé
     émincés râpé râpée coupé dés moulin tiède mou quelques peu ingrédients recette
-    personnes préparation cuisson garniture pâte
+    personnes préparation cuisson garniture pâte carotte carottes pomme tomate tomates
+    poulet jaune jaunes blanc blancs noir noire vert verte rouge frais fraîches entier
+    entière moutarde vinaigre miel riz pâtes jambon fromage lardons ciboulette échalote
+    échalotes poireau courgette aubergine poivron champignons gingembre cannelle muscade
+    laurier romarin basilic coriandre amandes noisettes chocolat vanille bouquet
     """.split()  # noqa: SIM905
 )
 _EN = frozenset(
@@ -30,7 +34,13 @@ _EN = frozenset(
     water garlic onion onions cream chopped minced diced sliced grated fresh large small
     medium finely freshly ground taste cut peeled optional divided ingredients recipe
     serves makes all-purpose unsalted baking powder soda extract vanilla juice lemon
+    tomatoes potatoes chicken cheese black white green red honey rice ginger cinnamon
+    nutmeg parsley basil cilantro almonds chocolate shallots scallions thinly roughly
+    melted softened beaten tablespoonful pinches teaspoonful handful bunch sprigs leaves
     """.split()  # noqa: SIM905
+)
+_FR_SUFFIX_RE = re.compile(
+    r"[^\W\d_]{2,}(?:eaux|eau|ettes|ette|oise|ées|ière|ières)\b", re.IGNORECASE
 )
 _ACCENTS = frozenset("éèêàâçùûîïôœë")
 
@@ -44,4 +54,5 @@ def detect_language(text: str) -> Lang:
         if word in _EN:
             en += 1.0
     fr += 0.5 * sum(1 for ch in text if ch in _ACCENTS)
+    fr += 0.5 * len(_FR_SUFFIX_RE.findall(text))
     return "fr" if fr > en else "en"

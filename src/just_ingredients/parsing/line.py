@@ -13,7 +13,13 @@ import re
 from just_ingredients.domain import Amount, Ingredient, Lang
 from just_ingredients.parsing.language import detect_language
 from just_ingredients.parsing.quantities import match_quantity, match_range
-from just_ingredients.parsing.units import UnitMatch, context_code, match_unit, trailing_unit
+from just_ingredients.parsing.units import (
+    UnitMatch,
+    canonical_unit,
+    context_code,
+    match_unit,
+    trailing_unit,
+)
 
 __all__ = ["clean_line", "parse_clean_line", "parse_line"]
 
@@ -39,6 +45,7 @@ _TRANSLATE = str.maketrans(
     }
 )
 _BULLET_RE = re.compile(r"^(?:[•\-*·□■▪►○●◦>~»◆❖✓✔☐+]+|o(?=\s)|\[\s?\])\s*")
+_LEADING_SPECK_RE = re.compile(r"^(?:[\"':;,]|\.(?=[\"':;,.\s]))[\"':;,.\s]*(?=[\d½¼¾⅓⅔⅛])")
 _OCR_ONE_RE = re.compile(r"^[lI|](?=\s?/\s?\d)")  # "l/2 cup" → "1/2 cup"
 _PIPE_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])\||\|(?=[^\W\d_])")  # "|b", "mi|k" → l
 _PREFIX_RE = re.compile(
@@ -116,6 +123,8 @@ def clean_line(text: str) -> str:
         return s
     if s[0] in "•-*·□■▪►○●◦>~»◆❖✓✔☐+o[":
         s = _BULLET_RE.sub("", s, count=1)
+    if s[:1] in "\"':;,.":  # OCR specks before an amount: '"1/2 cup', ': 4 cups'
+        s = _LEADING_SPECK_RE.sub("", s, count=1)
     if s[:1] in "lI|":
         s = _OCR_ONE_RE.sub("1", s, count=1)
     if "|" in s:  # OCR reads l and I as |; a lone | is a column rule
@@ -195,6 +204,8 @@ def parse_clean_line(raw: str, s: str, lang: Lang, section: str | None = None) -
         q_end = (second or first).end
         if second is not None:
             quantity_max = second.value
+        if s[q_end : q_end + 2] == ". ":  # "1/2. cup": a speck after the number
+            q_end += 1
         m = _X_RE.match(s, q_end)
         if m is not None:
             q_end = m.end()
@@ -284,6 +295,12 @@ def parse_clean_line(raw: str, s: str, lang: Lang, section: str | None = None) -
         confidence -= 0.3  # "¢ 1/4 cup sugar": a glyph the OCR could not read
     if quantity is None and _NUMBER_IN_NAME_RE.search(name):
         confidence -= 0.3  # an amount we could not read is left in the name
+    if quantity is None and unit_code is None and name:
+        words = [w.strip(",.;:!?") or w for w in name.split(None, 2)[:2]]
+        if any(canonical_unit(w) not in (None, "l") for w in words):
+            confidence -= 0.3  # "f Cups walter": a unit word without its number
+        if not words[0].replace("-", "").replace("'", "").isalpha():
+            confidence -= 0.2  # "If) leaspeen": OCR debris at the start
 
     return Ingredient(
         raw=raw,
@@ -347,7 +364,7 @@ def _read_alternatives(s: str, pos: int, alternatives: list[Amount], comments: l
         if sep is not None:
             alt = _read_amount(s, sep.end())
             if alt is not None:
-                comments.append(s[pos : alt[1]].strip())
+                comments.append(s[pos : alt[1]].strip(" ,"))
                 pos = alt[1]
                 continue
         return pos

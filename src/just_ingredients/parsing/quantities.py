@@ -75,7 +75,8 @@ _WORDS = "|".join(
 _QTY_RE = re.compile(
     rf"""
     (?:
-        (?P<mi>\d+)(?:\s+|-|\s*\+\s*)(?P<mn>\d+)\s*/\s*(?P<md>\d+)(?!\d|[.,]\d|\s?-\s?(?i:inch|in\b|cm))   # 1 1/2, 1-1/2
+        (?P<mi>\d+)(?:\s+|-|\s*\+\s*)(?P<mn>\d+)\s*/\s*(?P<md>\d+)      # 1 1/2, 1-1/2
+            (?!\d|[.,]\d|\s?-\s?(?i:inch|in\b|cm))               # not "1 1/2-inch"
       | (?P<ui>\d+)\s?-?(?P<uf>[{_UF}])                                 # 1½, 1 ½
       | (?P<fn>\d+)\s*/\s*(?P<fd>\d+)(?![.,]?\d)                         # 1/2
       | (?P<u>[{_UF}])                                                   # ½

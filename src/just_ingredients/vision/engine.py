@@ -34,6 +34,7 @@ from just_ingredients.vision.preprocess import (
     Prepared,
     PreprocessOptions,
     prepare,
+    scale_for,
 )
 from just_ingredients.vision.result import (
     CircuitOpen,
@@ -92,7 +93,7 @@ def settings_key(
     return f"tess5-{languages}-psm{psm}-{opts.key()}-fr1-e{ENGINE_VERSION}"
 
 
-_TESS_TO_LANG: dict[str, Lang] = {"eng": "en", "fra": "fr"}
+_LANG_TO_TESS: dict[Lang, str] = {"en": "eng", "fr": "fra"}
 
 
 class OcrEngine:
@@ -110,12 +111,26 @@ class OcrEngine:
             )
         except RuntimeError as exc:
             raise OcrFailed(f"cannot start Tesseract with {languages}: {exc}") from exc
-        # Ingredient lists are not dictionary prose: keep the dictionary from "correcting"
-        # quantities and units; keep inter-word spaces as printed.
-        self._api.SetVariable("preserve_interword_spaces", "0")
+        self._tessdata = tessdata
+        #: single-language instances for the second read, created on first use
+        self._single: dict[str, Any] = {}
 
-    def recognize(self, image: Image.Image, timeout_s: float) -> list[RawLine]:
-        api = self._api
+    def _api_for(self, lang: str | None) -> Any:
+        if lang is None or lang == self.languages:
+            return self._api
+        api = self._single.get(lang)
+        if api is None:
+            tess = self._tesserocr
+            api = tess.PyTessBaseAPI(
+                path=self._tessdata, lang=lang, psm=self.psm, oem=tess.OEM.LSTM_ONLY
+            )
+            self._single[lang] = api
+        return api
+
+    def recognize(
+        self, image: Image.Image, timeout_s: float, lang: str | None = None
+    ) -> list[RawLine]:
+        api = self._api_for(lang)
         tess = self._tesserocr
         api.SetImage(image)
         api.SetSourceResolution(300)
@@ -187,6 +202,9 @@ class OcrEngine:
 
     def close(self) -> None:
         self._api.End()
+        for api in self._single.values():
+            api.End()
+        self._single.clear()
 
 
 def detect_lang(text: str) -> Lang | None:
@@ -237,7 +255,8 @@ class OcrPool:
         preprocess: PreprocessOptions | None = None,
         fractions: bool = True,
         psm: int = DEFAULT_PSM,
-        retry_below: float = 80.0,
+        retry_below: float = 0.0,
+        reread_lang: bool = True,
     ) -> None:
         if size < 1:
             raise ValueError("size must be >= 1")
@@ -252,6 +271,8 @@ class OcrPool:
         self.psm = psm
         #: re-read at another scale when the mean word confidence is below this (0 = never)
         self.retry_below = retry_below
+        #: second read with the detected language alone (see _maybe_reread_lang)
+        self.reread_lang = reread_lang
         self._tessdata = tessdata or resolve_tessdata(languages)
         self._engines: queue.LifoQueue[OcrEngine] = queue.LifoQueue()
         self._all: list[OcrEngine] = []
@@ -380,6 +401,31 @@ class OcrPool:
             return prepared, raw
         return prepared, raw
 
+    def _maybe_reread_lang(
+        self, engine: OcrEngine, prepared: Prepared, raw: list[RawLine], start: float
+    ) -> tuple[list[RawLine], Lang | None]:
+        """Detect the language of the first read; when the pool reads several languages,
+        read again with that language alone (fewer accent confusions such as è/é, à/a)."""
+        text = "\n".join(" ".join(w.text for w in line.words) for line in raw)
+        lang = detect_lang(text)
+        if lang is None or not self.reread_lang:
+            return raw, lang
+        code = _LANG_TO_TESS[lang]
+        if code not in self.languages.split("+") or code == self.languages:
+            return raw, lang
+        remaining = self.timeout_seconds - (time.monotonic() - start)
+        if remaining <= 0.5:
+            return raw, lang
+        try:
+            raw2 = engine.recognize(prepared.image, remaining, lang=code)
+        except OcrTimeout:
+            return raw, lang
+        q1, c1 = text_quality(raw)
+        q2, c2 = text_quality(raw2)
+        if q2 >= q1 - 2 and c2 >= 0.8 * c1:
+            return raw2, lang
+        return raw, lang
+
     def _read_upright(self, upright: Image.Image, start: float) -> OcrResult:
         engine = self._borrow()
         try:
@@ -389,6 +435,7 @@ class OcrPool:
                 raise OcrTimeout("OCR timed out during preprocessing")
             raw = engine.recognize(prepared.image, remaining)
             prepared, raw = self._maybe_retry(engine, prepared, raw, start)
+            raw, lang = self._maybe_reread_lang(engine, prepared, raw, start)
         finally:
             self._engines.put(engine)
         fixed = recover_lines(raw, prepared.image, self._fraction_reader)
@@ -400,7 +447,7 @@ class OcrPool:
         return OcrResult(
             text=text,
             lines=tuple(lines),
-            lang=detect_lang(text),
+            lang=lang or detect_lang(text),
             engine_seconds=time.monotonic() - start,
             image_size=upright.size,
             settings=self.settings_key,

@@ -41,10 +41,16 @@ SIZE = 28  # template side in pixels
 #: tokens Tesseract produces for a fraction glyph; they are never a real quantity
 #: two digits that may be a fraction glyph read without its slash (checked on the pixels)
 DIGIT_PAIRS = re.compile(r"^(?:12|14|34|13|23|18)$")
-JUNK_QTY = re.compile(
-    r"^(?:[^\sA-Za-z]*[%¥£€§©®°¢][^\s]*|[YyVv¥][%,.:;'\d]*|Ys|[½¼¾⅓⅔⅛]\S+)$"
+JUNK_QTY = re.compile(r"^(?:[^\sA-Za-z]*[%¥£€§©®°¢][^\s]*|[YyVv¥][%,.:;'\d]*|Ys|[½¼¾⅓⅔⅛]\S+)$")
+BULLETS = set("•·*+>»«¢©®°■□▪▫◦●○-–—~=:;,.'\"`^_¦‘’“”")
+#: a glued-on bullet or quote in front of the first word
+LEADING_JUNK = "«»‘’'`•·*+>¢©°\"“”"
+#: a tall stroke where the quantity goes is a 1 read as a letter
+ONE_LOOKALIKES = {"l", "I", "|", "]", "[", "!"}
+ONE_GLUED = re.compile(
+    r"^[lI|L](cups?|eggs?|tbsp|tsp|teaspoons?|tablespoons?|oz|lbs?|kg|ml|cl|pinch|cloves?"
+    r"|cans?|onions?|lemons?|limes?|bay)$"
 )
-BULLETS = set("•·*+>»«¢©®°■□▪▫◦●○-–—~=:;,.'\"`^_|¦")
 INTEGER = re.compile(r"^\d{1,4}$")
 
 
@@ -313,6 +319,25 @@ def fix_line(
     notes: list[str] = []
     factor = 1.0
     first = words[0]
+    stripped = first.text.lstrip(LEADING_JUNK)
+    if stripped != first.text and stripped[:1].isalnum():
+        words[0] = first = RawWord(stripped, first.box, first.conf)
+    glued = ONE_GLUED.match(first.text)
+    if glued:
+        words[0:1] = [RawWord("1", first.box, first.conf * 0.8),
+                      RawWord(glued.group(1), first.box, first.conf)]  # fmt: skip
+        notes.append("quantity:1-from-letter")
+        factor = 0.9
+    elif first.text in ONE_LOOKALIKES and len(words) > 1:
+        if (first.box[3] - first.box[1]) >= 0.55 * line_h:
+            words[0] = RawWord("1", first.box, first.conf * 0.8)
+            notes.append("quantity:1-from-letter")
+            factor = 0.9
+        else:
+            del words[0]
+    if not words:
+        return LineFix(())
+    first = words[0]
     first_wide = (
         len(first.text) == 1
         and first.text.isdigit()
@@ -329,7 +354,7 @@ def fix_line(
         digits = _digits_fraction(words[0], word)
         if digits is not None:
             words[slot] = RawWord(digits, wbox, word.conf)
-            return LineFix(tuple(words), 0.85, ("fraction:digits",))
+            return LineFix(tuple(words), 0.85 * factor, (*notes, "fraction:digits"))
     suspicious = (
         bool(JUNK_QTY.match(text))
         or (len(text) == 1 and text.isdigit() and w_w >= 0.8 * w_h and word.conf < 92)
@@ -340,15 +365,15 @@ def fix_line(
         match = _classify_box(image, wbox, reader)
         if match is not None and match.glyph:
             words[slot] = RawWord(match.glyph, wbox, 100 * match.score)
-            return LineFix(tuple(words), 1.0, (f"fraction:{match.glyph}",))
+            return LineFix(tuple(words), factor, (*notes, f"fraction:{match.glyph}"))
         fraction_shape = match is not None and match.shape
     if suspicious and (fraction_shape or not text.isdigit()):
         del words[slot]  # junk where a quantity was: do not guess
-        return LineFix(tuple(words), 0.5, ("fraction:dropped",))
+        return LineFix(tuple(words), 0.5, (*notes, "fraction:dropped"))
     if suspicious and DIGIT_PAIRS.match(text):
-        return LineFix(tuple(words))  # a plain "12": nothing fraction-like on the pixels
+        return LineFix(tuple(words), factor, tuple(notes))  # a plain "12" on the pixels
     if suspicious:
-        return LineFix(tuple(words), 0.8, ("quantity:doubtful",))
+        return LineFix(tuple(words), 0.8 * factor, (*notes, "quantity:doubtful"))
     # a glyph Tesseract did not report at all: ink left of the first word
     if slot == 0 and reader is not None:
         gap = word.box[0] - line_box[0]
@@ -379,12 +404,19 @@ def _classify_box(
     return reader.classify_mask(found[0])
 
 
+def is_garbage(line: RawLine) -> bool:
+    """Texture or a paper edge read as text: several words, none of them confident."""
+    return len(line.words) >= 3 and max(w.conf for w in line.words) < 50
+
+
 def recover_lines(
     lines: Sequence[RawLine], image: Image.Image, reader: FractionReader | None
 ) -> list[tuple[RawLine, float, tuple[str, ...]]]:
     """Apply :func:`fix_line` to every line: (line, confidence factor, notes)."""
     out: list[tuple[RawLine, float, tuple[str, ...]]] = []
     for line in lines:
+        if is_garbage(line):
+            continue
         fix = fix_line(line.words, line.box, image, reader)
         out.append((RawLine(fix.words, line.box, line.conf), fix.confidence_factor, fix.notes))
     return out

@@ -258,13 +258,12 @@ def find_paper(gray: Image.Image) -> tuple[tuple[int, int, int, int], Image.Imag
     img = img.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.MinFilter(3))
     img = img.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5))
     blob = largest_component(np.asarray(img) > 127)
-    if blob is None:
+    if blob is None or blob.sum() < 0.04 * blob.size:
         return None
     # a sheet is convex: its convex hull covers the holes and notches the text makes
-    sheet_small = _convex_hull_mask(blob)
+    best = (1.0, _convex_hull_mask(blob))
+    sheet_small = best[1]
     ys, xs = np.nonzero(sheet_small)
-    if ys.size < 0.04 * sheet_small.size:
-        return None
     x0, x1 = int(xs.min() * factor), int(min(w, (xs.max() + 1) * factor))
     y0, y1 = int(ys.min() * factor), int(min(h, (ys.max() + 1) * factor))
     sheet = Image.fromarray((sheet_small * 255).astype(np.uint8), mode="L")
