@@ -177,7 +177,7 @@ def main() -> None:
     if args.ablate:
         variants: dict[str, tuple[PreprocessOptions, bool | str]] = {
             "raw (no preprocessing, no fractions)": (RAW, False),
-            "no language re-read": (PreprocessOptions(), "no-reread"),
+            "+ re-read with the detected language": (PreprocessOptions(), "reread"),
             "+ retry at another scale if conf < 80": (PreprocessOptions(), "retry"),
             "no fraction recovery": (PreprocessOptions(), False),
             "no deskew": (replace(PreprocessOptions(), deskew=False), True),
@@ -194,8 +194,8 @@ def main() -> None:
               + f"  {secs:.1f}")  # fmt: skip
         for name, (opts, fr) in variants.items():
             extra = dict(kw)
-            if fr == "no-reread":
-                extra["reread_lang"] = False
+            if fr == "reread":
+                extra["reread_lang"] = True
             if fr == "retry":
                 extra["retry_below"] = 80.0
             agg, _, _, s = evaluate(cases, opts, bool(fr), **extra)

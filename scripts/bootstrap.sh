@@ -18,6 +18,8 @@ have_tessdata() {
   return 1
 }
 have_tessdata || missing+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra)
+# fraction recovery compares glyphs with fractions rendered in the DejaVu fonts
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ "$dev" = 1 ]; then

@@ -92,8 +92,21 @@ if [ -z "$BASE" ]; then
   fi
 fi
 
+# A TLS-intercepting egress proxy (as on some CI and sandbox machines) has its own CA: lend
+# the host's CA bundle, plus pip and uv settings that use it, to the RUN steps only (bind
+# mounts: nothing of it stays in the image). BUILD_CA_BUNDLE= (empty) turns this off.
+mounts=()
+BUILD_CA_BUNDLE=${BUILD_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
+if [ -n "$BUILD_CA_BUNDLE" ] && [ -f "$BUILD_CA_BUNDLE" ]; then
+  conf=$(mktemp -d /tmp/ji-buildconf.XXXXXX)
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$conf/pip.conf"
+  printf 'native-tls = true\n' >"$conf/uv.toml"
+  mounts=(-v "$BUILD_CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
+          -v "$conf/pip.conf:/etc/pip.conf:ro" -v "$conf/uv.toml:/etc/uv/uv.toml:ro")
+fi
+
 log "building $TAG from BASE_IMAGE=$BASE"
-buildah bud --isolation chroot --format docker --layers \
+buildah bud --isolation chroot --format docker --layers "${mounts[@]}" \
   --build-arg "BASE_IMAGE=$BASE" -f deploy/Dockerfile -t "$TAG" .
 built=$(date +%s)
 

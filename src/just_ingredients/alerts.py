@@ -152,6 +152,8 @@ def _fit_head(text_html: str, budget: int) -> str:
     """Cut already-escaped HTML text (no tags in it) to ``budget`` without splitting an entity."""
     if _len16(text_html) <= budget:
         return text_html
+    if budget <= 1:
+        return ""
     cut = text_html[: max(0, budget - 1)]
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
@@ -177,27 +179,30 @@ def format_alert(
     ``title``, ``body``, ``context`` and ``details`` are plain text (escaped here); ``details``
     (a stack trace) goes into a collapsed ``<blockquote expandable>`` and is trimmed from the
     start to fit."""
-    parts = [f"{icon} <b>{_escape(title)}</b>"]
-    if body:
-        parts.append(_escape(body))
+    title_html = _fit_head(_escape(title), 200)
+    extras = []
     if suppressed:
         minutes = max(1, round(window_seconds / 60))
         plural = "s" if suppressed != 1 else ""
-        parts.append(
+        extras.append(
             f"<i>(+{suppressed} similar alert{plural} suppressed in the last {minutes} min)</i>"
         )
     if context:
-        parts.append(f"<i>{_escape(context)}</i>")
-    head = "\n".join(parts)
+        extras.append(f"<i>{_fit_head(_escape(context), 200)}</i>")
+    fixed = f"{icon} <b>{title_html}</b>"
+    # the body gets what the title and the extras leave (half the message when a trace follows)
+    room = (limit // 2 if details else limit) - _len16(fixed) - sum(_len16(e) + 1 for e in extras)
+    parts = [fixed]
+    if body:
+        parts.append(_fit_head(_escape(body), max(0, room - 1)))
+    head = "\n".join([*parts, *extras])
     if details:
         open_tag, close_tag = "<blockquote expandable>", "</blockquote>"
-        head = _fit_head(head, limit // 2) if _len16(head) > limit // 2 else head
         budget = limit - _len16(head) - 1 - _len16(open_tag) - _len16(close_tag)
         tail = _fit_tail(details.rstrip(), budget)
         if tail.strip():
             return f"{head}\n{open_tag}{tail}{close_tag}"
-        return head
-    return _fit_head(head, limit)
+    return head
 
 
 def format_exception(exc: BaseException) -> str:
@@ -275,11 +280,22 @@ class AdminAlerts:
         self._keys: dict[str, _KeyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.bind_loop()
         self._channel_ok = True
         self._dropped = 0
         #: counters for tests and the shutdown log line
         self.sent = 0
         self.failed = 0
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The loop that sends alerts raised in other threads (default: the running one;
+        done by the constructor and by every :meth:`notify` made inside a loop)."""
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+        self._loop = loop
 
     @property
     def enabled(self) -> bool:
@@ -307,7 +323,15 @@ class AdminAlerts:
         """Alert once per window for ``key``; returns at once. False when suppressed.
 
         Texts are plain (escaped here). Safe to call from any thread; from a thread without
-        an event loop the send is handed to the loop this object last ran in."""
+        an event loop the send is handed to the loop this object last ran in. Never raises:
+        an alert must not break the code that reports."""
+        try:
+            return self._notify(key, title, body, details=details, icon=icon)
+        except Exception:
+            log.exception("admin alert failed", extra={"alert_key": key})
+            return False
+
+    def _notify(self, key: str, title: str, body: str, *, details: str | None, icon: str) -> bool:
         now = self._clock()
         with self._lock:
             state = self._keys.get(key)
@@ -500,6 +524,47 @@ def alerting_error_handler(alerts: AdminAlerts) -> Callable[[object, Any], Await
     return on_error
 
 
+# --------------------------------------------------------------------------- readiness checks
+
+
+def alerting_check(
+    check: Callable[[], Awaitable[tuple[bool, str]]],
+    alerts: AdminAlerts,
+    *,
+    name: str = "database",
+) -> Callable[[], Awaitable[tuple[bool, str]]]:
+    """Wrap a readiness check (``web.Readiness.add``) so that its going from passing to
+    failing sends one alert (``database:unreachable`` for the default name) and its recovery
+    is logged. The probes (Fly checks every few seconds) drive it; results are unchanged."""
+    failing = False
+
+    async def checked() -> tuple[bool, str]:
+        nonlocal failing
+        try:
+            ok, detail = await check()
+        except Exception as exc:
+            ok, detail = False, _describe(exc)
+            error: BaseException | None = exc
+        else:
+            error = None
+        if not ok and not failing:
+            failing = True
+            if name == "database" and error is not None:
+                alerts.database_error(error, where="readiness check")
+            else:
+                alerts.notify(
+                    f"{name}:unready", f"{name.capitalize()} check failing", detail, icon="🔴"
+                )
+        elif ok and failing:
+            failing = False
+            log.warning("%s check passing again", name)
+        if error is not None:
+            raise error
+        return ok, detail
+
+    return checked
+
+
 # --------------------------------------------------------------------------- circuit breaker
 
 
@@ -570,6 +635,8 @@ def watch_circuit(
         elif current is BreakerState.CLOSED:
             alerts.circuit_closed()
 
+    if alerts is not None:
+        alerts.bind_loop()
     watch = CircuitWatch(breaker, on_change)
     for name in ("allow", "record_success", "record_failure", "release_trial"):
         setattr(breaker, name, _checked(getattr(breaker, name), watch))

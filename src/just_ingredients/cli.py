@@ -409,5 +409,230 @@ def scan(
         raise typer.Exit(1)
 
 
+@app.command()
+def bot(
+    polling: Annotated[
+        bool | None,
+        typer.Option(
+            "--polling/--webhook",
+            help="Long polling or webhook (default: webhook when WEBHOOK_URL is set).",
+        ),
+    ] = None,
+) -> None:
+    """Run the Telegram bot (health and metrics servers included)."""
+    from just_ingredients.bot.runtime import StartupError, run_bot
+    from just_ingredients.config import get_settings
+    from just_ingredients.observability import setup_logging
+    from just_ingredients.storage import StorageError
+
+    settings = get_settings()
+    secrets = [
+        s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
+    ]
+    setup_logging(settings.log_level, settings.log_format, secrets)
+    use_polling = polling if polling is not None else not settings.webhook_url
+    try:
+        asyncio.run(run_bot(settings, "polling" if use_polling else "webhook"))
+    except (StartupError, StorageError) as error:
+        raise fail(escape(str(error))) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def watchdog(
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Public base URL for /health/ready (default: WEBHOOK_URL's origin)."),
+    ] = None,
+    max_pending: Annotated[
+        int, typer.Option(help="More pending updates than this is a finding.")
+    ] = 100,
+    error_window_minutes: Annotated[
+        float, typer.Option(help="A webhook delivery error this recent is a finding.")
+    ] = 60.0,
+) -> None:
+    """One round of out-of-band checks; findings alert ADMIN_CHAT_ID. Exit 0 fine, 1 findings,
+    2 could not run."""
+    from just_ingredients.config import get_settings
+    from just_ingredients.observability import setup_logging
+    from just_ingredients.watchdog import WatchdogCannotRun, config_from_settings, run_round
+
+    try:
+        config = config_from_settings(
+            base_url=base_url, max_pending=max_pending, error_window_minutes=error_window_minutes
+        )
+        settings = get_settings()
+        setup_logging(settings.log_level, settings.log_format, [config.token])
+        report = asyncio.run(run_round(config))
+    except WatchdogCannotRun as error:
+        raise fail(escape(str(error))) from None
+    for line in report.lines():
+        style = "red" if line.startswith("FAIL") else "dim" if line.startswith("skip") else ""
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False)
+    raise typer.Exit(report.exit_code)
+
+
+# --- operations: smoke, cost-report (logic in deploy.py) ------------------------------------
+
+SMOKE_PHOTO = Path("samples/photos/crepes_fr.jpg")
+
+
+@app.command()
+def smoke(
+    base_url: Annotated[str, typer.Option(help="Public base URL, e.g. https://APP.fly.dev")],
+    expect_webhook: Annotated[
+        str | None, typer.Option(help="Expected getWebhookInfo URL (default: BASE_URL + path).")
+    ] = None,
+    photo: Annotated[
+        Path | None, typer.Option(help="Photo sent through the webhook path.")
+    ] = SMOKE_PHOTO,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option("--expect", help="Ingredient the bot must find (repeat; default per sample)."),
+    ] = None,
+    since: Annotated[
+        float | None,
+        typer.Option(help="Deploy start (unix time): webhook errors at or after it fail."),
+    ] = None,
+    max_error_age: Annotated[
+        float, typer.Option(help="Without --since: webhook errors this recent (minutes) fail.")
+    ] = 10.0,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the health probes.")] = 30.0,
+    reply_timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 90.0,
+    http_only: Annotated[
+        bool, typer.Option("--http-only", help="Only the health probes (no Telegram calls).")
+    ] = False,
+    check_draft: Annotated[
+        bool,
+        typer.Option("--check-draft", help="Verify the reply as a draft in DATABASE_URL."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Post-deploy smoke check: health, getWebhookInfo, a photo through the webhook. Exit 0/1."""
+    from just_ingredients.config import get_settings
+    from just_ingredients.deploy import SmokeOptions, run_smoke
+
+    settings = get_settings()
+    options = SmokeOptions(
+        base_url=base_url,
+        api_url=settings.telegram_api_url,
+        token=(
+            settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+        ),
+        webhook_secret=(
+            settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        ),
+        admin_chat_id=settings.admin_chat_id,
+        expect_webhook=expect_webhook,
+        photo=photo,
+        expect_ingredients=expect or None,
+        since=since,
+        max_error_age=max_error_age * 60,
+        wait_seconds=wait,
+        reply_timeout=reply_timeout,
+        http_only=http_only,
+        check_draft=check_draft,
+        database_url=settings.database_url.get_secret_value() if check_draft else None,
+    )
+    report = asyncio.run(run_smoke(options))
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        table = Table(title=f"smoke {escape(report.base_url)}", title_justify="left")
+        table.add_column("check")
+        table.add_column("result")
+        table.add_column("s", justify="right", style="dim")
+        table.add_column("detail", overflow="fold")
+        colour = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+        for check in report.checks:
+            result = f"[{colour[check.status]}]{check.status.upper()}[/]"
+            table.add_row(escape(check.name), result, f"{check.seconds:.1f}", escape(check.detail))
+        table.caption = "PASSED" if report.ok else "FAILED"
+        out.print(table)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("cost-report")
+def cost_report(
+    configs: Annotated[
+        list[Path] | None,
+        typer.Option("--configs", help="Fly configs (repeat; default: staging and production)."),
+    ] = None,
+    hours: Annotated[
+        float | None,
+        typer.Option(help="Running hours a month per machine (default: 120 with auto-stop)."),
+    ] = None,
+    volume_gb: Annotated[
+        float, typer.Option("--volume-gb", help="Database volume size in GB.")
+    ] = 1.0,
+    dedicated_ipv4: Annotated[
+        bool, typer.Option("--dedicated-ipv4", help="Count a dedicated IPv4 per app.")
+    ] = False,
+    postgres: Annotated[
+        bool, typer.Option(help="Count one Fly Postgres machine + volume per app.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Monthly cost estimate from the fly configs, and the database size against its volume.
+    Exit 1 when the database is over 80 % of its volume."""
+    from just_ingredients.config import get_settings
+    from just_ingredients.deploy import (
+        ARCHIVE_SUGGESTION,
+        DATABASE_WARN_RATIO,
+        PRICES_DATE,
+        PRICES_SOURCE,
+        app_cost,
+        cost_report_json,
+        database_usage,
+    )
+
+    paths = configs or [Path("deploy/fly.staging.toml"), Path("deploy/fly.production.toml")]
+    try:
+        apps = [
+            app_cost(p, hours=hours, postgres_volume_gb=volume_gb,
+                     dedicated_ipv4=dedicated_ipv4, with_postgres=postgres)
+            for p in paths
+        ]  # fmt: skip
+    except (OSError, ValueError) as error:
+        raise fail(escape(str(error))) from None
+    usage = database_usage(get_settings().database_url.get_secret_value(), volume_gb)
+    if as_json:
+        typer.echo(json.dumps(cost_report_json(apps, usage)))
+    else:
+        table = Table(title="Monthly estimate (USD)", title_justify="left")
+        table.add_column("app", no_wrap=True)
+        table.add_column("vm", no_wrap=True)
+        for column in ("h/month", "vm $", "volume $", "IPv4 $", "postgres $", "total $"):
+            table.add_column(column, justify="right")
+        for a in apps:
+            table.add_row(
+                escape(a.app), f"{a.machines}× {a.size} {a.memory_mb}MB", f"{a.hours:g}",
+                f"{a.machine_usd:.2f}", f"{a.volume_usd:.2f}", f"{a.ipv4_usd:.2f}",
+                f"{a.postgres_usd:.2f}", f"{a.total_usd:.2f}",
+            )  # fmt: skip
+        table.caption = (
+            f"total {sum(a.total_usd for a in apps):.2f} USD/month; prices of {PRICES_DATE} "
+            f"from {PRICES_SOURCE}"
+        )
+        out.print(table)
+        if usage.ratio is None or usage.size_bytes is None:
+            out.print(f"database: size unknown ({escape(usage.detail)})", highlight=False)
+        else:
+            out.print(
+                f"database: {usage.size_bytes / 1024**2:.1f} MB of {usage.volume_gb:g} GB "
+                f"({usage.ratio:.0%}) — {escape(usage.detail)}",
+                highlight=False,
+            )
+        if usage.over_threshold:
+            out.print(
+                f"[bold yellow]warning:[/] database over {DATABASE_WARN_RATIO:.0%} of its volume:"
+                f" run `{ARCHIVE_SUGGESTION}` or grow the volume",
+                highlight=False,
+            )
+    if usage.over_threshold:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

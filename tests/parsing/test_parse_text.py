@@ -94,6 +94,14 @@ def test_wrapped_names_are_merged() -> None:
     assert "cold and cubed" in parsed.ingredients[2].comment
 
 
+def test_a_bulleted_line_is_never_a_continuation() -> None:
+    text = "- 3 tablespoons unsalted butter,\n  melted\n- maple syrup, to serve\n• sel"
+    parsed = parse_text(text)
+    assert [i.name for i in parsed.ingredients] == ["unsalted butter", "maple syrup", "sel"]
+    assert parsed.line_indices == ((0, 1), (2,), (3,))
+    assert parsed.ingredients[0].comment == "melted"
+
+
 def test_unwrapped_lowercase_lines_stay_separate() -> None:
     parsed = parse_text("250 g de farine\n3 œufs\nsel, poivre")
     assert _triples(parsed) == [

@@ -17,7 +17,7 @@ def reader() -> FractionReader:
 
 def _glyph(ch: str, font: str = "DejaVuSerif.ttf", size: int = 40) -> Image.Image:
     face = ImageFont.truetype(str(FONT_DIR / font), size)
-    img = Image.new("L", (size * 2, size * 2), 255)
+    img = Image.new("L", (size * 4, size * 2), 255)
     ImageDraw.Draw(img).text((size // 3, size // 4), ch, font=face, fill=0)
     return img
 
@@ -98,3 +98,9 @@ def test_garbage_line_is_dropped() -> None:
     junk = RawLine(tuple(RawWord("ee", (i * 10, 0, i * 10 + 8, 10), 30) for i in range(4)),
                    (0, 0, 40, 10), 30)  # fmt: skip
     assert recover_lines([junk], blank, None) == []
+
+
+def test_slash_fraction_with_full_size_digits(reader: FractionReader) -> None:
+    assert reader.slash_fraction(ink_mask(_glyph("1/4", "DejaVuSans.ttf", 40))) == "1/4"
+    assert reader.slash_fraction(ink_mask(_glyph("14", "DejaVuSans.ttf", 40))) is None
+    assert reader.slash_fraction(ink_mask(_glyph("4/1", "DejaVuSans.ttf", 40))) is None

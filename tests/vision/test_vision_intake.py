@@ -163,6 +163,19 @@ def test_multi_frame_tiff_reads_first_page() -> None:
     assert loaded.image.getpixel((5, 5)) == (255, 255, 255)
 
 
+def test_heic_is_decoded() -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    out = io.BytesIO()
+    heif = pillow_heif.from_pillow(_img(size=(64, 48)))
+    heif.save(out, quality=90)
+    data = out.getvalue()
+    assert sniff_format(data) == "HEIF"
+    loaded = load_image(data)
+    assert loaded.format == "HEIF"
+    assert loaded.image.size == (64, 48)
+    assert loaded.image.mode == "RGB"
+
+
 def test_heic_magic_detected() -> None:
     header = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
     assert sniff_format(header) == "HEIF"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from just_ingredients.domain import Ingredient, Lang
 from just_ingredients.parsing.language import detect_language
-from just_ingredients.parsing.line import clean_line, parse_clean_line
+from just_ingredients.parsing.line import _BULLET_RE, clean_line, parse_clean_line
 from just_ingredients.parsing.quantities import match_range
 from just_ingredients.parsing.units import match_unit
 
@@ -125,6 +125,8 @@ def parse_text(text: str, lang: Lang | None = None) -> ParsedText:
     lang = lang or detect_language(text)
     cleaned = [clean_line(line) for line in lines]
     numbered = _strip_numbering(cleaned)
+    # a bullet starts a new item: such a line never continues the one before
+    bulleted = {i for i, line in enumerate(lines) if _BULLET_RE.match(line.lstrip())}
     for i, s in enumerate(cleaned):  # "Ingredients: 2 cups flour" — the header is inline
         m = _INLINE_HEADER_RE.match(s)
         if m is not None and _starts_with_amount(s[m.end() :]):
@@ -177,6 +179,7 @@ def parse_text(text: str, lang: Lang | None = None) -> ParsedText:
             open_group
             and groups
             and i not in numbered
+            and i not in bulleted
             and _continues(
                 cleaned[groups[-1][0][0]], cleaned[groups[-1][0][-1]], s, last_name_empty
             )

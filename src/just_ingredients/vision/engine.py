@@ -256,7 +256,7 @@ class OcrPool:
         fractions: bool = True,
         psm: int = DEFAULT_PSM,
         retry_below: float = 0.0,
-        reread_lang: bool = True,
+        reread_lang: bool = False,
     ) -> None:
         if size < 1:
             raise ValueError("size must be >= 1")

@@ -41,7 +41,7 @@ SIZE = 28  # template side in pixels
 #: tokens Tesseract produces for a fraction glyph; they are never a real quantity
 #: two digits that may be a fraction glyph read without its slash (checked on the pixels)
 DIGIT_PAIRS = re.compile(r"^(?:12|14|34|13|23|18)$")
-JUNK_QTY = re.compile(r"^(?:[^\sA-Za-z]*[%¥£€§©®°¢][^\s]*|[YyVv¥][%,.:;'\d]*|Ys|[½¼¾⅓⅔⅛]\S+)$")
+JUNK_QTY = re.compile(r"^(?:[^\sA-Za-z]*[%¥£€§©®°¢#&@$][^\s]*|[YyVv¥][%,.:;'\d]*|Ys|[½¼¾⅓⅔⅛]\S+)$")
 BULLETS = set("•·*+>»«¢©®°■□▪▫◦●○-–—~=:;,.'\"`^_¦‘’“”")
 #: a glued-on bullet or quote in front of the first word
 LEADING_JUNK = "«»‘’'`•·*+>¢©°\"“”"
@@ -170,6 +170,43 @@ class FractionReader:
             print("den", {k: round(v, 2) for k, v in den.items()})
         return {g: (num[n] + den[d]) / 2.0 for g, (n, d) in _PARTS.items()}
 
+    def slash_fraction(self, mask: np.ndarray) -> str | None:
+        """`1/4` printed with full-size digits and a slash, read by Tesseract as `14` or
+        `1A`: three blobs, the middle one a tall stroke leaning right; digits by template."""
+        ys, xs = np.nonzero(mask)
+        if ys.size < 12:
+            return None
+        glyph = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        h = glyph.shape[0]
+        blobs = [b for b in components(glyph) if b[0] >= 0.04 * ys.size]
+        if len(blobs) != 3:
+            return None
+        blobs.sort(key=lambda b: b[1][0])
+        (_, lb, left), (_, mb, mid), (_, rb, right) = blobs
+        mh, mw = mb[3] - mb[1], mb[2] - mb[0]
+        if mh < 0.7 * h or mw < 0.15 * mh or mw > 0.9 * mh:
+            return None
+        # a "/" has its ink top-right and bottom-left
+        my, mx = np.nonzero(mid)
+        if my.size < 4 or float(np.corrcoef(mx, my)[0, 1]) > -0.5:
+            return None
+        if not (lb[2] <= mb[2] and rb[0] >= mb[0]):
+            return None
+        num = self.digit_sims(left)
+        den = self.digit_sims(right)
+        for part, sims in ((left, num), (right, den)):
+            if part.shape[1] < 0.5 * part.shape[0]:  # a narrow digit is a 1 in every font
+                sims["1"] = max(sims["1"], 0.95)
+        a, sa = max(num.items(), key=lambda kv: kv[1])
+        b, sb = max(den.items(), key=lambda kv: kv[1])
+        second_a = max(v for k, v in num.items() if k != a)
+        second_b = max(v for k, v in den.items() if k != b)
+        if min(sa, sb) < 0.6 or min(sa - second_a, sb - second_b) < 0.04:
+            return None
+        if int(a) >= int(b) or b not in "2348":
+            return None
+        return f"{a}/{b}"
+
     @property
     def available(self) -> bool:
         return bool(self._is_fraction.any())
@@ -199,7 +236,8 @@ class FractionReader:
         parts = self.score_parts(mask)
         if not parts:
             return Match(None, score, rival)
-        total = {g: (whole.get(g, 0.0) + 2.0 * parts[g]) / 3.0 for g in _PARTS}
+        # numerator and denominator tell fractions apart better than the whole shape does
+        total = {g: (whole.get(g, 0.0) + 3.0 * parts[g]) / 4.0 for g in _PARTS}
         ranked = sorted(total.items(), key=lambda kv: -kv[1])
         (glyph, top), (_, second) = ranked[0], ranked[1]
         if DEBUG:
@@ -210,6 +248,36 @@ class FractionReader:
 
     def classify(self, crop: Image.Image) -> Match:
         return self.classify_mask(ink_mask(crop))
+
+
+def components(mask: np.ndarray) -> list[tuple[int, tuple[int, int, int, int], np.ndarray]]:
+    """8-connected blobs of a small mask: (pixel count, (x0, y0, x1, y1), tight mask)."""
+    h, w = mask.shape
+    labels = np.zeros((h, w), dtype=np.int32)
+    found: list[tuple[int, tuple[int, int, int, int], np.ndarray]] = []
+    current = 0
+    for y0, x0 in zip(*np.nonzero(mask), strict=True):
+        if labels[y0, x0]:
+            continue
+        current += 1
+        labels[y0, x0] = current
+        stack = [(int(y0), int(x0))]
+        ys: list[int] = []
+        xs: list[int] = []
+        while stack:
+            y, x = stack.pop()
+            ys.append(y)
+            xs.append(x)
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    ny, nx = y + dy, x + dx
+                    if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = current
+                        stack.append((ny, nx))
+        bx0, by0, bx1, by1 = min(xs), min(ys), max(xs) + 1, max(ys) + 1
+        blob = labels[by0:by1, bx0:bx1] == current
+        found.append((len(ys), (bx0, by0, bx1, by1), blob))
+    return found
 
 
 def _largest_blob(mask: np.ndarray) -> np.ndarray | None:
@@ -360,6 +428,12 @@ def fix_line(
         or (len(text) == 1 and text.isdigit() and w_w >= 0.8 * w_h and word.conf < 92)
         or (slot == 0 and bool(DIGIT_PAIRS.match(text)) and reader is not None)
     )
+    if reader is not None and re.fullmatch(r"[1-7][0-9A-Za-z]", text) and w_w >= 1.3 * w_h:
+        found = _ink_box(image, (wbox[0] - 2, wbox[1] - 2, wbox[2] + 2, wbox[3] + 2))
+        slashed = reader.slash_fraction(found[0]) if found is not None else None
+        if slashed is not None:
+            words[slot] = RawWord(slashed, wbox, word.conf)
+            return LineFix(tuple(words), factor, (*notes, f"fraction:{slashed}"))
     fraction_shape = False
     if suspicious and reader is not None:
         match = _classify_box(image, wbox, reader)

@@ -126,11 +126,7 @@ def load_image(
     if fmt is None:
         raise UnsupportedFormat("not a recognised image file")
     if fmt == "HEIF":
-        if not _heif_available():  # pragma: no cover - depends on the environment
-            raise UnsupportedFormat("HEIC/HEIF images are not supported here")
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()  # idempotent; registers a Pillow plugin, no state of ours
+        return _load_heif(data, max_pixels, min_side, max_aspect)
     if fmt not in _ACCEPTED:
         raise UnsupportedFormat(f"{fmt} images are not accepted")
 
@@ -155,6 +151,26 @@ def load_image(
     except (OSError, ValueError, SyntaxError) as exc:
         raise CorruptImage(f"cannot convert the image: {exc}") from exc
     return LoadedImage(image=image, format=fmt, original_size=(width, height), size_bytes=len(data))
+
+
+def _load_heif(data: bytes, max_pixels: int, min_side: int, max_aspect: float) -> LoadedImage:
+    """HEIC/HEIF through pillow-heif without registering a global Pillow plugin."""
+    if not _heif_available():  # pragma: no cover - depends on the environment
+        raise UnsupportedFormat("HEIC/HEIF images are not supported here")
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        width, height = heif.size  # from the header; nothing decoded yet
+        _check_geometry(width, height, max_pixels, min_side, max_aspect)
+        img = heif.to_pillow()  # libheif applies the HEIF rotation/mirror boxes itself
+        image = normalize_mode(img)
+    except ImageRejected:
+        raise
+    except (OSError, ValueError, RuntimeError, SyntaxError, MemoryError) as exc:
+        raise CorruptImage(f"cannot decode the image: {exc}") from exc
+    return LoadedImage(image=image, format="HEIF", original_size=(width, height),
+                       size_bytes=len(data))  # fmt: skip
 
 
 def _check_geometry(

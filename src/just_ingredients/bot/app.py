@@ -1,0 +1,137 @@
+"""Build the python-telegram-bot Application: transport, rate limiting, handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    Defaults,
+)
+
+from just_ingredients.bot import handlers
+from just_ingredients.config import Settings
+from just_ingredients.observability import Metrics, get_metrics
+from just_ingredients.vision.engine import OcrPool
+from just_ingredients.web import CountingHTTPXRequest
+
+log = logging.getLogger(__name__)
+
+#: updates handled at once (different chats); one chat's updates are handled in order
+MAX_CONCURRENT_UPDATES = 16
+#: extra attempts after a Telegram 5xx (429s are retried by AIORateLimiter)
+SERVER_ERROR_RETRIES = 2
+
+
+class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, sequential within a chat (a second photo waits for the
+    first one's review; two quick button presses apply one after the other). Also times
+    each update in `ji_update_seconds`."""
+
+    def __init__(self, max_concurrent_updates: int, metrics: Metrics) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._metrics = metrics
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        started = time.monotonic()
+        chat = update.effective_chat if isinstance(update, Update) else None
+        try:
+            if chat is None:
+                await coroutine
+                return
+            lock = self._locks.setdefault(chat.id, asyncio.Lock())
+            try:
+                async with lock:
+                    await coroutine
+            finally:
+                if not lock.locked() and self._locks.get(chat.id) is lock:
+                    del self._locks[chat.id]
+        finally:
+            self._metrics.update_seconds.observe(time.monotonic() - started)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter (flood limits, 429 with retry_after) that also retries a Bot API call
+    answered with a 5xx (PTB raises a bare NetworkError for those) a couple of times."""
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+        for attempt in range(SERVER_ERROR_RETRIES + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except NetworkError as error:
+                if type(error) is not NetworkError or attempt == SERVER_ERROR_RETRIES:
+                    raise  # BadRequest, TimedOut, Forbidden…: not a server fault
+                log.info("Telegram server error, retrying", extra={"method": endpoint})
+                await asyncio.sleep(0.3 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def build_application(
+    settings: Settings,
+    db: Any,
+    pool: OcrPool | None,
+    *,
+    webhook: bool,
+    metrics: Metrics | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required to run the bot")
+    metrics = metrics or get_metrics()
+    api = settings.telegram_api_url.rstrip("/")
+    request = CountingHTTPXRequest(
+        connection_pool_size=MAX_CONCURRENT_UPDATES + 4,
+        connect_timeout=5.0,
+        read_timeout=15.0,
+        write_timeout=30.0,  # uploads (crops, exports)
+        pool_timeout=5.0,
+        media_write_timeout=30.0,
+        metrics=metrics,
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(request)
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .concurrent_updates(ChatOrderedUpdateProcessor(MAX_CONCURRENT_UPDATES, metrics))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+    )
+    if webhook:
+        builder = builder.updater(None)
+    else:
+        builder = builder.get_updates_request(
+            CountingHTTPXRequest(
+                connection_pool_size=1,
+                connect_timeout=5.0,
+                read_timeout=40.0,  # long polling
+                write_timeout=5.0,
+                pool_timeout=5.0,
+                metrics=metrics,
+            )
+        )
+    application = builder.build()
+    application.bot_data["deps"] = handlers.Deps(
+        db=db, pool=pool, settings=settings, metrics=metrics
+    )
+    handlers.register(application)
+    return application

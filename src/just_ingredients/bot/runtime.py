@@ -1,0 +1,162 @@
+"""Run the bot: one asyncio loop holding PTB, our aiohttp apps (health, webhook, metrics),
+the database and the OCR pool.
+
+Start: database reachable and schema at head (`db.prepare()`; PostgreSQL behind head is
+refused with a message naming `just-ingredients migrate`), OCR pool loaded, web servers
+listening, `getMe`, `setMyCommands` (en default + fr), then polling or `setWebhook`.
+Stop (SIGTERM/SIGINT): stop taking updates, let the ones in flight finish, close. In webhook
+mode the webhook is never deleted on shutdown: the next instance (blue/green, scale to zero)
+keeps receiving updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, BotCommandScopeDefault, Update
+
+from just_ingredients.bot.app import build_application
+from just_ingredients.bot.handlers import COMMANDS
+from just_ingredients.config import Settings
+from just_ingredients.i18n import translate
+from just_ingredients.observability import get_metrics
+from just_ingredients.storage import Database
+from just_ingredients.vision.engine import OcrPool
+from just_ingredients.web import (
+    DATABASE_CHECK_CACHE_SECONDS,
+    Readiness,
+    create_metrics_app,
+    create_public_app,
+    serve,
+)
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["polling", "webhook"]
+DEFAULT_WEBHOOK_PATH = "/telegram"
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start (configuration, database schema); the message says why."""
+
+
+def webhook_path(url: str) -> str:
+    path = urlsplit(url).path
+    return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
+
+
+async def register_commands(bot: Any) -> None:
+    """`setMyCommands` for everyone (English) and for French-speaking clients."""
+    for lang, code in (("en", None), ("fr", "fr")):
+        commands = [BotCommand(c, translate(lang, f"cmd_{c}")) for c in COMMANDS]  # type: ignore[arg-type]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+async def run_bot(settings: Settings, mode: Mode) -> None:
+    if settings.telegram_bot_token is None:
+        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+    if mode == "webhook" and not settings.webhook_url:
+        raise StartupError("webhook mode needs WEBHOOK_URL")
+    metrics = get_metrics()
+    db = Database.from_url(settings.database_url.get_secret_value())
+    pool: OcrPool | None = None
+    try:
+        await db.prepare()  # SchemaOutOfDate names `just-ingredients migrate`
+        pool = await asyncio.to_thread(
+            OcrPool,
+            size=settings.ocr_workers,
+            languages=settings.ocr_languages,
+            timeout_seconds=settings.ocr_timeout_seconds,
+            max_image_bytes=settings.max_image_bytes,
+        )
+        await _serve(settings, mode, db, pool, metrics)
+    finally:
+        if pool is not None:
+            pool.close()
+        await db.dispose()
+
+
+async def _serve(settings: Settings, mode: Mode, db: Database, pool: OcrPool, metrics: Any) -> None:
+    application = build_application(settings, db, pool, webhook=mode == "webhook", metrics=metrics)
+    started = asyncio.Event()
+
+    async def database_ok() -> tuple[bool, str]:
+        await db.check_connection()
+        return True, "reachable"
+
+    async def ocr_ok() -> tuple[bool, str]:
+        return pool.ready, "loaded" if pool.ready else "closed or circuit open"
+
+    async def bot_ok() -> tuple[bool, str]:
+        return started.is_set(), "started" if started.is_set() else "starting"
+
+    readiness = Readiness()
+    readiness.add("database", database_ok, cache_seconds=DATABASE_CHECK_CACHE_SECONDS)
+    readiness.add("ocr", ocr_ok)
+    readiness.add("bot", bot_ok)
+    secret = ""
+    webhook = None
+    if mode == "webhook":
+        assert settings.webhook_url is not None
+        if settings.webhook_secret is not None:
+            secret = settings.webhook_secret.get_secret_value()
+        else:
+            secret = secrets.token_urlsafe(32)
+            log.warning("WEBHOOK_SECRET is not set: using a random secret for this process")
+
+        async def on_update(data: dict[str, Any]) -> None:
+            await application.update_queue.put(Update.de_json(data, application.bot))
+
+        webhook = (webhook_path(settings.webhook_url), on_update, secret)
+    public = create_public_app(readiness, webhook=webhook)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("signal received", extra={"signal": sig.name})
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    async with serve(
+        public,
+        create_metrics_app(metrics),
+        health_port=settings.health_port,
+        metrics_port=settings.metrics_port,
+    ):
+        await application.initialize()
+        try:
+            await register_commands(application.bot)
+            await application.start()
+            if mode == "webhook":
+                assert settings.webhook_url is not None
+                await application.bot.set_webhook(
+                    settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                    max_connections=40,
+                )
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, timeout=30, drop_pending_updates=False
+                )
+            started.set()
+            log.info("bot running", extra={"mode": mode, "bot": application.bot.username})
+            await stop.wait()
+            log.info("stopping: finishing the updates in flight")
+            started.clear()
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()  # waits for the handlers in flight
+            await application.shutdown()  # never deleteWebhook here
+    log.info("bot stopped")

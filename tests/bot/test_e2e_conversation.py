@@ -1,0 +1,218 @@
+"""More of the conversation end to end: French over a webhook, cancelling, a restart in the
+middle of a review, duplicates, forged buttons, groups, multi-page recipes, limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import aiohttp
+from tests.bot.conftest import WEBHOOK_SECRET, BotProcess, Chat, render, review_photo
+from tests.bot.test_e2e_review import lines_of
+from tests.fakes.telegram import FakeTelegram
+
+FRENCH_LINES = ["250 g de farine", "3 œufs", "0,15 l de lait", "1 pincée de sel"]
+
+
+async def test_french_review_over_the_webhook_asks_a_name_at_save_time(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    bot = make_bot("webhook")
+    await bot.start()
+    assert fake.webhook["url"].endswith("/telegram")
+    assert fake.webhook["secret_token"] == WEBHOOK_SECRET
+    commands = {c.params.get("language_code"): c.params for c in fake.calls("setMyCommands")}
+    assert set(commands) == {None, "fr"}  # registered in both languages
+    assert len(commands["fr"]["commands"]) == 7
+
+    marie = Chat(fake, 601, lang="fr-FR")
+    await marie.photo(render(FRENCH_LINES))  # no caption: no name yet
+    await marie.wait_text("Lecture de votre photo")
+    review = await marie.wait_text("Recette sans nom", "4 ingrédients")
+    assert "0,15 " in review["text"]  # French decimal comma
+    n = marie.count()
+    await marie.press(review, "✅ Enregistrer")
+    await marie.wait_text("Quel nom donner", after=n)
+    n = marie.count()
+    await marie.send("Crêpes de Marie")
+    saved = await marie.wait_text("« Crêpes de Marie » enregistrée avec 4 ingrédients", after=n)
+    assert "📚 Mes recettes" in Chat.buttons(saved)
+
+    n = marie.count()
+    await marie.send("/search farine")
+    await marie.wait_text("Recettes correspondant à « farine » (1)", after=n)
+    n = marie.count()
+    await marie.send("/export md")
+    exported = await marie.wait_text("Vos 1 recettes", after=n)
+    assert exported["document"]["file_name"] == "recipes.md"
+    data = fake.file(exported["document"]["file_id"]).data.decode()
+    assert "## Crêpes de Marie" in data
+
+    # /language switches to English whatever the Telegram client says
+    n = marie.count()
+    await marie.send("/language")
+    prompt = await marie.wait_text("Choisissez votre langue", after=n)
+    await marie.press(prompt, "English")
+    await fake.wait_for(lambda: "English" in marie.message(prompt["message_id"])["text"])
+    n = marie.count()
+    await marie.send("/recipes")
+    await marie.wait_text("Your recipes (1–1 of 1)", after=n)
+
+    # the webhook refuses a request without the right secret
+    url = fake.webhook["url"]
+    update = json.dumps({"update_id": 1, "message": {}})
+    async with aiohttp.ClientSession() as session:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with session.post(url, data=update, headers=headers) as response:
+                assert response.status == 403
+    # shutting down never deletes the webhook (the next instance keeps receiving updates)
+    assert await bot.stop() == 0
+    assert not fake.calls("deleteWebhook")
+    assert fake.webhook["url"] == url
+
+
+async def test_cancel_paths_and_stale_buttons(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot().start()
+    alice = Chat(fake, 701)
+    n = alice.count()
+    await alice.send("/cancel")
+    await alice.wait_text("nothing to cancel", after=n)
+
+    await alice.photo(review_photo())
+    review = await alice.wait_text("Untitled recipe", "200 g flour")
+    await alice.wait_answer(await alice.press(review, "✖️ Cancel"))
+    await fake.wait_for(lambda: "cancelled" in alice.message(review["message_id"])["text"])
+    assert not Chat.buttons(alice.message(review["message_id"]))
+    # a button of the finished review only answers a notice
+    before = await alice.press_data(review, Chat.buttons(review)["✅ Save"])
+    answer = await alice.wait_answer(before)
+    assert answer["text"] == "This button is no longer valid."
+
+    # /cancel while the bot waits for a line stops waiting; a second /cancel ends the review
+    await alice.photo(review_photo())
+    review = await alice.wait_text("Untitled recipe", "200 g flour", after=alice.count() - 1)
+    n = alice.count()
+    await alice.press(review, "➕ Add a line")
+    await alice.wait_text("Send the ingredient line", after=n)
+    n = alice.count()
+    await alice.send("/cancel")
+    await alice.wait_text("no longer waiting", after=n)
+    n = alice.count()
+    await alice.send("2 eggs")  # not taken as a line any more
+    await alice.wait_text("Use the buttons", after=n)
+    n = alice.count()
+    await alice.send("/cancel")
+    await alice.wait_text("Review cancelled", after=n)
+
+
+async def test_restart_mid_review_every_button_and_question_still_works(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    bot = make_bot()
+    await bot.start()
+    alice = Chat(fake, 801)
+    await alice.photo(review_photo(), caption="Before the crash")
+    review = await alice.wait_text("Before the crash", "200 g flour")
+    total = len(lines_of(review["text"]))
+
+    bot.kill()  # kill -9 in the middle of the review
+    await bot.start()
+    await alice.press(review, "🗑 1")
+    review = await fake.wait_for(
+        lambda: (
+            len(lines_of(alice.message(review["message_id"])["text"])) == total - 1
+            and alice.message(review["message_id"])
+        )
+    )
+    n = alice.count()
+    await alice.press(review, "➕ Add a line")
+    await alice.wait_text("Send the ingredient line", after=n)
+
+    bot.kill()  # the bot is waiting for a line: that question is in the database too
+    await bot.start()
+    n = alice.count()
+    await alice.send("100 g sugar")
+    review = await alice.wait_text("100 g sugar", "Before the crash", after=n)
+    await alice.press(review, "✅ Save")
+    await fake.wait_for(lambda: "Saved" in alice.message(review["message_id"])["text"])
+
+
+async def test_duplicate_updates_and_forged_buttons_do_nothing(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot().start()
+    alice, bob = Chat(fake, 901), Chat(fake, 902)
+    update = fake.make_text_update(901, "/help")
+    fake.push(update)
+    fake.push(update)  # Telegram delivers the same update again
+    await alice.wait_text("/recipes")
+    n = alice.count()
+    await alice.send("/start")
+    await alice.wait_text("Hello", after=n)
+    assert sum("/recipes —" in (m.get("text") or "") for m in alice.bot_messages()) == 1
+
+    await alice.photo(review_photo(), caption="Alice's secret")
+    review = await alice.wait_text("Alice's secret", "200 g flour")
+    before = await alice.press(review, "🗑 1", user_id=bob.user_id)  # Bob forges the press
+    assert (await alice.wait_answer(before))["text"] == "This button is no longer valid."
+    before = await alice.press_data(review, "AAAAAAAAAAAA:x1")  # a made-up key
+    assert (await alice.wait_answer(before))["text"] == "This button is no longer valid."
+    before = await alice.press_data(review, "no-separator")
+    assert (await alice.wait_answer(before))["text"] == "This button is no longer valid."
+    assert alice.message(review["message_id"])["text"] == review["text"]  # untouched
+
+
+async def test_second_photo_adds_to_the_same_draft(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot().start()
+    alice = Chat(fake, 1001)
+    await alice.photo(render(["200 g flour", "3 eggs"]), caption="Two pages")
+    await alice.wait_text("Two pages", "2 ingredients")
+    n = alice.count()
+    await alice.photo(render(["250 ml milk", "50 g butter"]))
+    review = await alice.wait_text("Added 2 ingredients", "4 ingredients", after=n)
+    assert "milk" in review["text"]
+    assert "flour" in review["text"]
+    await alice.press(review, "✅ Save")
+    saved = await fake.wait_for(
+        lambda: (
+            "Saved" in alice.message(review["message_id"])["text"]
+            and alice.message(review["message_id"])
+        )
+    )
+    assert "with 4 ingredients" in saved["text"]
+
+
+async def test_groups_answer_only_when_addressed(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot().start()
+    group = -5005
+    name = fake.bot_username
+
+    def texts() -> list[str]:
+        return [m.get("text") or "" for m in fake.sent_messages(group)]
+
+    for text in ("hello everyone", "/help"):
+        fake.push(fake.make_text_update(1101, text, group, chat_type="group"))
+    fake.push(fake.make_text_update(1101, f"/help@{name}", group, chat_type="group"))
+    await fake.wait_for(lambda: any("/recipes" in t for t in texts()))
+    mention = f"@{name} hi"
+    entities = [{"type": "mention", "offset": 0, "length": len(name) + 1}]
+    fake.push(fake.make_text_update(1101, mention, group, chat_type="group", entities=entities))
+    await fake.wait_for(lambda: any("Send me a photo" in t for t in texts()))
+    assert len(texts()) == 2  # "hello everyone" and the bare "/help" were not for us
+
+
+async def test_too_big_files_are_refused_before_download(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot(MAX_IMAGE_BYTES="5000000").start()
+    alice = Chat(fake, 1201)
+    file_id = fake.add_file(review_photo(), file_size=30_000_000)
+    fake.push(fake.make_photo_update(1201, [file_id]))
+    await alice.wait_text("too big (the limit is 5 MB)")
+    assert not [c for c in fake.calls("getFile") if c.params.get("file_id") == file_id]
