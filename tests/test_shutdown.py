@@ -19,6 +19,7 @@ from just_ingredients.shutdown import (
     InFlight,
     ShuttingDown,
     stopping_middleware,
+    track_update_processor,
     tracking_update_processor,
 )
 
@@ -209,3 +210,25 @@ def test_module_imports_without_telegram_loaded() -> None:
         env={**os.environ},
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_an_existing_update_processor_can_be_tracked() -> None:
+    from telegram.ext import SimpleUpdateProcessor
+
+    class ChatOrdered(SimpleUpdateProcessor):  # like the bot's own processor
+        pass
+
+    inflight = InFlight()
+    processor = ChatOrdered(4)
+    track_update_processor(processor, inflight)
+    seen: list[list[str]] = []
+
+    class Update:
+        update_id = 7
+
+    async def handle() -> None:
+        seen.append(inflight.names)
+
+    await processor.process_update(Update(), handle())
+    assert seen == [["update 7"]]
+    assert inflight.count == 0

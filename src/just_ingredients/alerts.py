@@ -22,11 +22,14 @@ Rules:
 Wiring in the bot (PTB)::
 
     alerts = AdminAlerts(application.bot.send_message, settings.admin_chat_id)
-    application.add_error_handler(alerting_error_handler(alerts))
+    application.bot_data["alerts"] = alerts
+    # in the one error handler: alerts.database_error(error) for database errors,
+    # alerts.handler_error(error, update_id=...) otherwise (or use alerting_error_handler)
     watch_circuit(pool.breaker, alerts=alerts, metrics=get_metrics())
-    alerts.startup()
+    readiness.add("database", alerting_check(ping_database, alerts), cache_seconds=5)
+    alerts.startup(mode="webhook")
     ...
-    await alerts.aclose()      # at shutdown: waits (briefly) for alerts still being sent
+    await alerts.aclose(timeout=2)   # at shutdown: waits briefly for alerts being sent
 
 Outside PTB (watchdog, CLI), :func:`telegram_sender` posts with aiohttp::
 

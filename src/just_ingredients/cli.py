@@ -555,9 +555,15 @@ def smoke(
 
 @app.command("cost-report")
 def cost_report(
+    more_configs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[CONFIG]...", help="More fly configs (after --configs).", show_default=False
+        ),
+    ] = None,
     configs: Annotated[
         list[Path] | None,
-        typer.Option("--configs", help="Fly configs (repeat; default: staging and production)."),
+        typer.Option("--configs", help="Fly configs (default: staging and production)."),
     ] = None,
     hours: Annotated[
         float | None,
@@ -587,7 +593,8 @@ def cost_report(
         database_usage,
     )
 
-    paths = configs or [Path("deploy/fly.staging.toml"), Path("deploy/fly.production.toml")]
+    given = [*(configs or []), *(more_configs or [])]  # `--configs A B` works as in the docs
+    paths = given or [Path("deploy/fly.staging.toml"), Path("deploy/fly.production.toml")]
     try:
         apps = [
             app_cost(p, hours=hours, postgres_volume_gb=volume_gb,

@@ -14,7 +14,8 @@ The pieces:
 - :func:`stopping_middleware` answers the webhook path with 503 once shutdown started (Telegram
   delivers the update again, to the next machine), and :meth:`InFlight.readiness_check` makes
   ``/health/ready`` fail so the proxy stops routing here; ``/health/live`` stays 200.
-- :func:`tracking_update_processor` is a PTB update processor that tracks every update.
+- :func:`track_update_processor` makes the bot's own PTB update processor track every update
+  (:func:`tracking_update_processor` is a ready-made one for apps without their own).
 
 How the bot runtime uses it (``bot/runtime.py``)::
 
@@ -22,8 +23,7 @@ How the bot runtime uses it (``bot/runtime.py``)::
     inflight = InFlight()
     readiness.add("accepting", inflight.readiness_check)
     public.middlewares.append(stopping_middleware(inflight, paths={webhook_path}))
-    application = (ApplicationBuilder()...
-                   .concurrent_updates(tracking_update_processor(inflight, 16)).build())
+    track_update_processor(application.update_processor, inflight)
     async with serve(public, metrics_app, ...):
         await application.initialize(); await application.start()
         (polling: await application.updater.start_polling(...))
@@ -33,7 +33,7 @@ How the bot runtime uses it (``bot/runtime.py``)::
         (polling: await application.updater.stop())
         # 2. let the handlers in flight finish (kill_timeout minus a margin)
         abandoned = await inflight.drain(grace_seconds)
-        # 3. stop PTB (its queue is empty by now), close the pools
+        # 3. stop PTB (it still handles updates queued before step 1), close the pools
         await application.stop(); await application.shutdown()
         ocr_pool.close(); await database.dispose(); await alerts.aclose(2)
     # 4. return normally: exit code 0 (also after SIGTERM)
@@ -256,3 +256,24 @@ def tracking_update_processor(inflight: InFlight, max_concurrent_updates: int = 
                 await coroutine
 
     return TrackingUpdateProcessor(max_concurrent_updates)
+
+
+def track_update_processor(processor: Any, inflight: InFlight) -> None:
+    """Make an existing PTB update processor (``application.update_processor``) run every
+    update inside ``inflight.track("update <id>", force=True)``, keeping what it does (e.g. the
+    bot's per-chat ordering). The processor class must allow instance attributes (no
+    ``__slots__``); otherwise subclass it, or use :func:`tracking_update_processor`."""
+    process = processor.do_process_update
+
+    async def tracked(update: object, coroutine: Awaitable[Any]) -> None:
+        update_id = getattr(update, "update_id", None)
+        name = f"update {update_id}" if update_id is not None else "update"
+        async with inflight.track(name, force=True):
+            await process(update, coroutine)
+
+    try:
+        processor.do_process_update = tracked
+    except AttributeError:
+        raise TypeError(
+            f"{type(processor).__name__} has __slots__: subclass it to track updates"
+        ) from None

@@ -7,11 +7,18 @@ import json
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 from tests.bot.conftest import WEBHOOK_SECRET, BotProcess, Chat, render, review_photo
 from tests.bot.test_e2e_review import lines_of
 from tests.fakes.telegram import FakeTelegram
 
+from just_ingredients import service
+from just_ingredients.domain import Ingredient
+from just_ingredients.storage import Database
+
 FRENCH_LINES = ["250 g de farine", "3 œufs", "0,15 l de lait", "1 pincée de sel"]
+
+pytestmark = pytest.mark.slow  # a real bot process each (a few seconds)
 
 
 async def test_french_review_over_the_webhook_asks_a_name_at_save_time(
@@ -216,3 +223,70 @@ async def test_too_big_files_are_refused_before_download(
     fake.push(fake.make_photo_update(1201, [file_id]))
     await alice.wait_text("too big (the limit is 5 MB)")
     assert not [c for c in fake.calls("getFile") if c.params.get("file_id") == file_id]
+
+
+async def test_recipes_pages_and_editing_a_saved_recipe(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess], sqlite_file_url: str
+) -> None:
+    database = Database.from_url(sqlite_file_url)
+    try:
+        await database.prepare()
+        for n in range(1, 8):
+            await service.save_recipe(
+                database, 1601, f"Recipe {n}", [Ingredient(raw="2 eggs", name="eggs", quantity=2)]
+            )
+        await service.save_recipe(database, 1602, "Not yours", [Ingredient(raw="x", name="x")])
+    finally:
+        await database.dispose()
+    await make_bot().start()
+    alice = Chat(fake, 1601)
+    await alice.send("/recipes")
+    listing = await alice.wait_text("Your recipes (1–5 of 7)")
+    assert "Not yours" not in listing["text"]
+    await alice.press(listing, "▶️")
+    await fake.wait_for(lambda: "(6–7 of 7)" in alice.message(listing["message_id"])["text"])
+    listing = alice.message(listing["message_id"])
+    await alice.press(listing, "◀️")
+    await fake.wait_for(lambda: "(1–5 of 7)" in alice.message(listing["message_id"])["text"])
+    listing = alice.message(listing["message_id"])
+
+    first = next(label for label in Chat.buttons(listing) if label.startswith("Recipe"))
+    await alice.press(listing, first)
+    details = await fake.wait_for(
+        lambda: (
+            "1 ingredient" in alice.message(listing["message_id"])["text"]
+            and alice.message(listing["message_id"])
+        )
+    )
+    n = alice.count()
+    await alice.press(details, "✏️ Edit ingredients")
+    review = await alice.wait_text(first, "1. 2 eggs", after=n)
+    n = alice.count()
+    await alice.press(review, "➕ Add a line")
+    await alice.wait_text("Send the ingredient line", after=n)
+    n = alice.count()
+    await alice.send("100 g sugar\n1 pinch of salt")  # several lines at once
+    review = await alice.wait_text("3 ingredients", "sugar", after=n)
+    await alice.press(review, "✅ Save")
+    await fake.wait_for(lambda: "updated" in alice.message(review["message_id"])["text"])
+    await alice.press(details, "⬅️ Back")  # still works: goes back to the list
+    await fake.wait_for(lambda: "Your recipes" in alice.message(details["message_id"])["text"])
+    n = alice.count()
+    await alice.send("/search sugar")
+    found = await alice.wait_text("Recipes matching “sugar” (1)", after=n)
+    assert first in Chat.buttons(found)
+
+
+async def test_concurrent_duplicate_webhook_deliveries_are_handled_once(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    await make_bot("webhook").start()
+    update = fake.make_text_update(1701, "/help")
+    statuses = await fake.post_to_webhook(update, times=3)
+    assert statuses == [200, 200, 200]
+    alice = Chat(fake, 1701)
+    await alice.wait_text("/recipes")
+    n = alice.count()
+    await alice.send("/start")  # a later update: by then the duplicates are long done
+    await alice.wait_text("Hello", after=n)
+    assert alice.count() == 2

@@ -18,7 +18,7 @@ from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
 
 from just_ingredients.i18n import translate
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 _users = itertools.count(20_000)
 

@@ -10,6 +10,8 @@ from tests.fakes.telegram import FakeTelegram
 
 from just_ingredients.storage import Database
 
+pytestmark = pytest.mark.slow  # a real bot process each (a few seconds)
+
 
 def lines_of(text: str, *, doubtful: bool = False) -> dict[int, str]:
     """The numbered lines of a review: {n: "n. …"} (only the ⚠️ ones with doubtful=True)."""

@@ -142,3 +142,13 @@ def test_table_output_mentions_the_price_date(tmp_path: Path) -> None:
 )
 def test_parse_memory(text: str | int, mb: int) -> None:
     assert deploy.parse_memory_mb(text) == mb
+
+
+def test_configs_option_takes_several_paths_as_in_the_docs(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    code, output = run("--configs", *map(str, CONFIGS), "--json", database_url=url)
+    assert code == 0, output
+    assert [a["app"] for a in json.loads(output)["apps"]] == [
+        "just-ingredients-staging",
+        "just-ingredients",
+    ]

@@ -939,6 +939,12 @@ async def _report(update: object, context: Context, error: BaseException | None)
             "error": str(error)[:300],
         },
     )
+    alerts = context.application.bot_data.get("alerts")
+    if alerts is not None and error is not None:
+        if is_db:
+            alerts.database_error(error, where="update handler")
+        else:
+            alerts.handler_error(error, update_id=upd.update_id if upd is not None else None)
     if upd is None:
         return
     lang = pick_lang(user.language_code if user is not None else None)

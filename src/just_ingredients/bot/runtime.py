@@ -15,17 +15,23 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import signal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 
+from just_ingredients.alerts import AdminAlerts, alerting_check, watch_circuit
 from just_ingredients.bot.app import build_application
 from just_ingredients.bot.handlers import COMMANDS
 from just_ingredients.config import Settings
 from just_ingredients.i18n import translate
 from just_ingredients.observability import get_metrics
+from just_ingredients.shutdown import (
+    InFlight,
+    install_signal_handlers,
+    stopping_middleware,
+    track_update_processor,
+)
 from just_ingredients.storage import Database
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.web import (
@@ -40,6 +46,9 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]
 DEFAULT_WEBHOOK_PATH = "/telegram"
+#: how long SIGTERM waits for the updates in flight (Fly's kill_timeout is 45 s: this leaves
+#: time to stop PTB, close the pools and exit 0 before SIGKILL)
+SHUTDOWN_GRACE_SECONDS = 35.0
 
 
 class StartupError(RuntimeError):
@@ -63,28 +72,62 @@ async def run_bot(settings: Settings, mode: Mode) -> None:
         raise StartupError("TELEGRAM_BOT_TOKEN is not set")
     if mode == "webhook" and not settings.webhook_url:
         raise StartupError("webhook mode needs WEBHOOK_URL")
+    stop = install_signal_handlers()  # a SIGTERM during start-up stops right after it
     metrics = get_metrics()
     db = Database.from_url(settings.database_url.get_secret_value())
-    pool: OcrPool | None = None
-    try:
-        await db.prepare()  # SchemaOutOfDate names `just-ingredients migrate`
-        pool = await asyncio.to_thread(
+    application = build_application(settings, db, None, webhook=mode == "webhook", metrics=metrics)
+    secrets_ = [
+        s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
+    ]
+    alerts = AdminAlerts(application.bot.send_message, settings.admin_chat_id, secrets=secrets_)
+    application.bot_data["alerts"] = alerts
+    # start-up work in parallel: the OCR engine loads in a thread while the database is
+    # checked and the bot introduces itself to Telegram (getMe)
+    loading = asyncio.create_task(
+        asyncio.to_thread(
             OcrPool,
             size=settings.ocr_workers,
             languages=settings.ocr_languages,
             timeout_seconds=settings.ocr_timeout_seconds,
             max_image_bytes=settings.max_image_bytes,
         )
-        await _serve(settings, mode, db, pool, metrics)
+    )
+    pool: OcrPool | None = None
+    try:
+        # SchemaOutOfDate names `just-ingredients migrate`
+        await asyncio.gather(db.prepare(), application.initialize())
+        pool = await loading
+        application.bot_data["deps"].pool = pool
+        watch_circuit(pool.breaker, alerts=alerts, metrics=metrics)
+        await _serve(settings, mode, application, db, pool, metrics, alerts, stop)
     finally:
+        if pool is None and not loading.done():
+            loading.cancel()
+        with contextlib.suppress(BaseException):
+            pool = pool or (loading.result() if loading.done() else None)
         if pool is not None:
             pool.close()
+        if application.running:
+            await application.stop()
+        with contextlib.suppress(Exception):
+            await application.shutdown()  # never deleteWebhook here
+        await alerts.aclose(2.0)
         await db.dispose()
 
 
-async def _serve(settings: Settings, mode: Mode, db: Database, pool: OcrPool, metrics: Any) -> None:
-    application = build_application(settings, db, pool, webhook=mode == "webhook", metrics=metrics)
+async def _serve(
+    settings: Settings,
+    mode: Mode,
+    application: Any,
+    db: Database,
+    pool: OcrPool,
+    metrics: Any,
+    alerts: AdminAlerts,
+    stop: asyncio.Event,
+) -> None:
     started = asyncio.Event()
+    inflight = InFlight()
+    track_update_processor(application.update_processor, inflight)
 
     async def database_ok() -> tuple[bool, str]:
         await db.check_connection()
@@ -97,9 +140,12 @@ async def _serve(settings: Settings, mode: Mode, db: Database, pool: OcrPool, me
         return started.is_set(), "started" if started.is_set() else "starting"
 
     readiness = Readiness()
-    readiness.add("database", database_ok, cache_seconds=DATABASE_CHECK_CACHE_SECONDS)
+    readiness.add(
+        "database", alerting_check(database_ok, alerts), cache_seconds=DATABASE_CHECK_CACHE_SECONDS
+    )
     readiness.add("ocr", ocr_ok)
     readiness.add("bot", bot_ok)
+    readiness.add("accepting", inflight.readiness_check)
     secret = ""
     webhook = None
     if mode == "webhook":
@@ -115,48 +161,45 @@ async def _serve(settings: Settings, mode: Mode, db: Database, pool: OcrPool, me
 
         webhook = (webhook_path(settings.webhook_url), on_update, secret)
     public = create_public_app(readiness, webhook=webhook)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def on_signal(sig: signal.Signals) -> None:
-        log.info("signal received", extra={"signal": sig.name})
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal, sig)
+    if webhook is not None:
+        # once stopping, a webhook POST gets 503: Telegram delivers it again, elsewhere
+        public.middlewares.append(stopping_middleware(inflight, paths={webhook[0]}))
     async with serve(
         public,
         create_metrics_app(metrics),
         health_port=settings.health_port,
         metrics_port=settings.metrics_port,
     ):
-        await application.initialize()
         try:
-            await register_commands(application.bot)
             await application.start()
             if mode == "webhook":
                 assert settings.webhook_url is not None
-                await application.bot.set_webhook(
-                    settings.webhook_url,
-                    secret_token=secret,
-                    allowed_updates=Update.ALL_TYPES,
-                    max_connections=40,
+                await asyncio.gather(
+                    register_commands(application.bot),
+                    application.bot.set_webhook(
+                        settings.webhook_url,
+                        secret_token=secret,
+                        allowed_updates=Update.ALL_TYPES,
+                        max_connections=40,
+                    ),
                 )
             else:
                 assert application.updater is not None
+                await register_commands(application.bot)
                 await application.updater.start_polling(
                     allowed_updates=Update.ALL_TYPES, timeout=30, drop_pending_updates=False
                 )
             started.set()
             log.info("bot running", extra={"mode": mode, "bot": application.bot.username})
+            alerts.startup(mode=mode)
             await stop.wait()
             log.info("stopping: finishing the updates in flight")
-            started.clear()
         finally:
+            started.clear()
+            inflight.close()  # no new updates; /health/ready fails
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
+            await inflight.drain(SHUTDOWN_GRACE_SECONDS)
             if application.running:
-                await application.stop()  # waits for the handlers in flight
-            await application.shutdown()  # never deleteWebhook here
+                await application.stop()  # also handles updates queued before the close
     log.info("bot stopped")
