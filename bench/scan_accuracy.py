@@ -184,6 +184,10 @@ def main() -> None:
             "no rescale": (replace(PreprocessOptions(), rescale=False), True),
             "no light normalisation": (replace(PreprocessOptions(), normalize_light=False), True),
             "no crop": (replace(PreprocessOptions(), crop=False), True),
+            "crop without the text-line check": (
+                replace(PreprocessOptions(), validate_crop=False),
+                True,
+            ),
             "+ binarise": (replace(PreprocessOptions(), binarize=True), True),
         }
         key = "f1" if use_parser else "exact"

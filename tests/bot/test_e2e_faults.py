@@ -31,6 +31,21 @@ async def test_telegram_429_and_502_are_retried(
     assert statuses == [429, 200, 502, 200]
 
 
+async def test_a_user_who_blocked_the_bot_is_logged_not_alerted(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    bot = make_bot()
+    await bot.start()
+    fake.block(1351)
+    fake.push(fake.make_text_update(1351, "/help"))
+    await fake.wait_for(lambda: [c for c in fake.calls("sendMessage") if c.status == 403])
+    alice = Chat(fake, 1352)
+    await alice.send("/help")  # the bot carries on
+    await alice.wait_text("/recipes")
+    assert "user unreachable" in bot.log()
+    assert "Unhandled error" not in bot.log()
+
+
 async def test_sigterm_lets_the_scan_in_flight_finish(
     fake: FakeTelegram, make_bot: Callable[..., BotProcess]
 ) -> None:

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 WEBHOOK_SECRET = "ops-Webhook_secret-123"
 START_TIMEOUT = 60.0
-#: what the tests allow between SIGTERM and the exit (Fly's kill_timeout is the real bound)
-SHUTDOWN_GRACE = 30.0
+#: what the tests allow between SIGTERM and the exit: Fly's kill_timeout (deploy/fly.*.toml)
+SHUTDOWN_GRACE = 45.0
 
 
 def free_port() -> int:

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardMarkup, Message, MessageEntity, Update, User
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -66,6 +66,14 @@ log = logging.getLogger(__name__)
 #: the Bot API refuses to serve files bigger than this (getFile: "file is too big")
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 PAGE_SIZE = 5
+#: OCR errors counted in ji_ocr_failures_total{reason} (no text found is not a failure)
+OCR_FAILURE_REASONS = {
+    "OcrTimeout": "timeout",
+    "OcrFailed": "crash",
+    "CircuitOpen": "circuit_open",
+    "TessdataNotFound": "crash",
+    "OcrError": "crash",
+}
 SEARCH_LIMIT = 10
 COMMANDS = ("start", "help", "recipes", "search", "export", "language", "cancel")
 
@@ -441,10 +449,15 @@ async def on_photo(update: Update, context: Context) -> None:
         await tell(t(lang, error.code, limit_mb=round(limit / 1_000_000)))
         return
     except OcrError as error:
+        reason = OCR_FAILURE_REASONS.get(type(error).__name__)
+        if reason is not None:
+            d.metrics.ocr_failures.labels(reason=reason).inc()
         await tell(t(lang, error.code))
         return
     finally:
         del data  # the image is not kept; edits re-download it by file_id
+    if not scan.cached:
+        d.metrics.ocr_seconds.observe(scan.engine_seconds)
     d.metrics.ingredients_extracted.inc(len(scan.ingredients))
     ref = page_ref(scan.sha256, media.file_id)
     draft = await service.current_draft(d.db, user.id, message.chat_id)
@@ -925,6 +938,16 @@ async def _report(update: object, context: Context, error: BaseException | None)
     """Log once (update id, user id; never the token) and tell the user when possible."""
     upd = update if isinstance(update, Update) else None
     user = upd.effective_user if upd is not None else None
+    if isinstance(error, Forbidden):  # the user blocked the bot: nobody to tell, no alert
+        log.info(
+            "user unreachable: %s",
+            error,
+            extra={
+                "update_id": upd.update_id if upd is not None else None,
+                "user_id": user.id if user is not None else None,
+            },
+        )
+        return
     is_db = isinstance(error, DATABASE_ERRORS)
     metrics = context.application.bot_data.get("deps")
     if is_db and isinstance(metrics, Deps):

@@ -170,17 +170,21 @@ class OcrEngine:
 
     def measure_lines(self, image: Image.Image) -> list[tuple[int, int]]:
         """(height, width) of the text lines Tesseract's layout analysis finds (no OCR)."""
+        return [(y1 - y0, x1 - x0) for x0, y0, x1, y1 in self.locate_lines(image)]
+
+    def locate_lines(self, image: Image.Image) -> list[tuple[int, int, int, int]]:
+        """Boxes (left, top, right, bottom) of the text lines found by layout analysis."""
         api = self._api
         tess = self._tesserocr
         api.SetImage(image)
-        out: list[tuple[int, int]] = []
+        out: list[tuple[int, int, int, int]] = []
         try:
             it = api.AnalyseLayout()
             if it is not None:
                 for line in tess.iterate_level(it, tess.RIL.TEXTLINE):
                     box = line.BoundingBox(tess.RIL.TEXTLINE)
                     if box:
-                        out.append((box[3] - box[1], box[2] - box[0]))
+                        out.append((int(box[0]), int(box[1]), int(box[2]), int(box[3])))
         finally:
             api.Clear()
         return out
@@ -429,7 +433,9 @@ class OcrPool:
     def _read_upright(self, upright: Image.Image, start: float) -> OcrResult:
         engine = self._borrow()
         try:
-            prepared = prepare(upright, self.preprocess, engine.measure_lines)
+            prepared = prepare(
+                upright, self.preprocess, engine.measure_lines, engine.locate_lines
+            )
             remaining = self.timeout_seconds - (time.monotonic() - start)
             if remaining <= 0:
                 raise OcrTimeout("OCR timed out during preprocessing")

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from just_ingredients.domain import BoundingBox
 
 #: bump when a default changes what Tesseract sees (part of the cache key)
-PREPROCESS_VERSION = 1
+PREPROCESS_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,11 @@ class PreprocessOptions:
     min_scale: float = 0.5
     max_output_pixels: int = 24_000_000
     max_skew_deg: float = 6.0
+    #: check a sheet crop that touches the image border against the text lines found in the
+    #: whole (light-levelled) photo; crop to the text instead when the sheet misses text
+    validate_crop: bool = True
+    #: share of the text lines that must lie on the detected sheet to trust it
+    min_text_on_sheet: float = 1.0
 
     def key(self) -> str:
         flags = "".join(
@@ -43,6 +48,7 @@ class PreprocessOptions:
                 ("n", self.normalize_light),
                 ("c", self.crop),
                 ("b", self.binarize),
+                ("v", self.crop and self.validate_crop),
             )
             if on
         )
@@ -343,6 +349,62 @@ def adaptive_ink(gray: np.ndarray, radius: int = 12, ratio: float = 0.85) -> np.
 
 
 LineMeasure = Callable[[Image.Image], "list[tuple[int, int]]"]
+#: boxes (left, top, right, bottom) of the text lines a layout analysis finds in an image
+LineLocator = Callable[[Image.Image], "list[tuple[int, int, int, int]]"]
+
+
+def _touches_border(box: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
+    x0, y0, x1, y1 = box
+    w, h = size
+    edge = max(2, round(0.01 * max(w, h)))
+    return x0 <= edge or y0 <= edge or x1 >= w - edge or y1 >= h - edge
+
+
+def text_line_boxes(
+    boxes: list[tuple[int, int, int, int]], size: tuple[int, int]
+) -> list[tuple[int, int, int, int]]:
+    """The boxes that look like lines of text: at least twice as wide as high, not tiny, and
+    not a block spanning a large part of the picture."""
+    h_max = 0.3 * size[1]
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        bw, bh = x1 - x0, y1 - y0
+        if bh >= 6 and bw >= 2 * bh and bh <= h_max:
+            out.append((x0, y0, x1, y1))
+    return out
+
+
+def check_sheet(
+    gray: Image.Image,
+    sheet: Image.Image,
+    locate_lines: LineLocator,
+    min_on_sheet: float,
+) -> tuple[int, int, int, int] | None:
+    """Does the detected sheet hold the text? Returns None when it does (or when there is
+    no evidence either way), else a box around the text lines to crop to instead.
+
+    The lines are located in the whole picture after light levelling, so a shadow that
+    made part of the sheet look like background does not hide its text.
+    """
+    boxes = text_line_boxes(locate_lines(normalize_illumination(gray)), gray.size)
+    if len(boxes) < 2:
+        return None
+    mask = np.asarray(sheet) > 127
+    # a line is on the sheet when most of it is; one cut by the sheet edge is not
+    on_sheet = sum(
+        1 for x0, y0, x1, y1 in boxes if mask[y0:y1, x0:x1].mean() >= 0.95
+    )
+    if on_sheet >= min_on_sheet * len(boxes):
+        return None
+    line_h = float(np.median([y1 - y0 for _, y0, _, y1 in boxes]))
+    pad = max(8, round(1.5 * line_h))
+    w, h = gray.size
+    return (
+        max(0, min(b[0] for b in boxes) - pad),
+        max(0, min(b[1] for b in boxes) - pad),
+        min(w, max(b[2] for b in boxes) + pad),
+        min(h, max(b[3] for b in boxes) + pad),
+    )
 
 
 def median_line_height(boxes: list[tuple[int, int]]) -> float | None:
@@ -364,11 +426,14 @@ def prepare(
     img: Image.Image,
     options: PreprocessOptions | None = None,
     measure_lines: LineMeasure | None = None,
+    locate_lines: LineLocator | None = None,
 ) -> Prepared:
     """Run the enabled steps on an upright RGB/L image.
 
     ``measure_lines`` returns (height, width) of the text lines found in an image (the engine
     passes Tesseract's layout analysis); without it a projection profile is used.
+    ``locate_lines`` (boxes of text lines, also from the layout analysis) lets the crop be
+    checked against the text when the sheet touches the picture border (see check_sheet).
     """
     opts = options or PreprocessOptions()
     gray = to_gray(img)
@@ -379,9 +444,20 @@ def prepare(
         paper = find_paper(gray)
         if paper is not None:
             crop_box, sheet = paper
-            # paint what is around the sheet with the paper colour, then crop
-            level = int(np.median(np.asarray(gray)[np.asarray(sheet) > 127]))
-            gray = Image.composite(gray, Image.new("L", gray.size, level), sheet)
+            text_box = None
+            if (
+                opts.validate_crop
+                and locate_lines is not None
+                and _touches_border(crop_box, gray.size)
+            ):
+                text_box = check_sheet(gray, sheet, locate_lines, opts.min_text_on_sheet)
+            if text_box is not None:
+                # the sheet misses text (light background merged with it): crop to the text
+                crop_box = text_box
+            else:
+                # paint what is around the sheet with the paper colour, then crop
+                level = int(np.median(np.asarray(gray)[np.asarray(sheet) > 127]))
+                gray = Image.composite(gray, Image.new("L", gray.size, level), sheet)
             gray = gray.crop(crop_box)
     if opts.deskew:
         angle = estimate_skew(gray, opts.max_skew_deg)
