@@ -180,6 +180,7 @@ def main() -> None:
             "+ re-read with the detected language": (PreprocessOptions(), "reread"),
             "+ retry at another scale if conf < 80": (PreprocessOptions(), "retry"),
             "no fraction recovery": (PreprocessOptions(), False),
+            "no re-read of weak lines": (PreprocessOptions(), "no-line-reread"),
             "no deskew": (replace(PreprocessOptions(), deskew=False), True),
             "no rescale": (replace(PreprocessOptions(), rescale=False), True),
             "no light normalisation": (replace(PreprocessOptions(), normalize_light=False), True),
@@ -202,6 +203,8 @@ def main() -> None:
                 extra["reread_lang"] = True
             if fr == "retry":
                 extra["retry_below"] = 80.0
+            if fr == "no-line-reread" or opts is RAW:
+                extra["reread_lines_below"] = 0.0
             agg, _, _, s = evaluate(cases, opts, bool(fr), **extra)
             print(name.ljust(40) + "".join(f"{agg[lv][key]:8.3f}" for lv in levels)
                   + f"  {s:.1f}")  # fmt: skip

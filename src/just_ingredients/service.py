@@ -491,3 +491,13 @@ async def apply_draft_to_recipe(
     if updated is None:
         raise RecipeNotFound(recipe_id, user_id)
     return updated
+
+
+def is_database_error(error: BaseException | None) -> bool:
+    """True for the database being unreachable or failing (the user is told to retry), so
+    front ends classify errors without importing the storage layer's driver."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from just_ingredients.storage import StorageError
+
+    return isinstance(error, StorageError | SQLAlchemyError | ConnectionRefusedError)

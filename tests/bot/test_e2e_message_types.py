@@ -30,6 +30,12 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 3]
 
 
+def png(size: tuple[int, int], mode: str = "L") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, 255).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def _document(fake: FakeTelegram, user: int, lang: str, data: bytes, mime: str, name: str) -> Any:
     file_id = fake.add_file(data, folder="documents", extension="")
     return fake.make_document_update(
@@ -78,6 +84,9 @@ CASES: list[tuple[str, Any, str]] = [
                                                     "cut.jpg"), "image_corrupt"),
     ("empty_image", lambda f, u, lang: _document(f, u, lang, b"", "image/png", "empty.png"),
      "image_empty"),
+    ("decompression_bomb", lambda f, u, lang: _document(
+        f, u, lang, png((10_000, 5_000), "1"), "image/png", "bomb.png"), "image_too_many_pixels"),
+    ("tiny_image", lambda f, u, lang: _photo(f, u, lang, png((10, 10))), "image_too_small"),
     ("image_without_text", lambda f, u, lang: _photo(f, u, lang, blank_png()), "ocr_no_text"),
     ("text_without_ingredients", lambda f, u, lang: _photo(
         f, u, lang, render(["Preheat the oven to 180 degrees.", "Bake for twenty minutes."])),

@@ -127,3 +127,8 @@ def test_every_message_key_used_by_the_bot_exists_in_both_languages() -> None:
     for command in handlers.COMMANDS:
         assert f"cmd_{command}" in message_ids("en")
         assert f"/{command}" in views.t("fr", "help")
+
+
+def test_questions_in_groups_ask_for_a_reply() -> None:
+    assert handlers.question_markup(-100123) is not None  # the answer must be a reply to us
+    assert handlers.question_markup(42) is None

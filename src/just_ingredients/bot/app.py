@@ -40,7 +40,8 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int, metrics: Metrics) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        #: chat id → (lock, number of updates of that chat running or waiting)
+        self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._metrics = metrics
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -50,13 +51,15 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
             if chat is None:
                 await coroutine
                 return
-            lock = self._locks.setdefault(chat.id, asyncio.Lock())
+            lock, users = self._chats.setdefault(chat.id, (asyncio.Lock(), [0]))
+            users[0] += 1
             try:
                 async with lock:
                     await coroutine
             finally:
-                if not lock.locked() and self._locks.get(chat.id) is lock:
-                    del self._locks[chat.id]
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._chats[chat.id]
         finally:
             self._metrics.update_seconds.observe(time.monotonic() - started)
 

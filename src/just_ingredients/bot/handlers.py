@@ -27,8 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot, InlineKeyboardMarkup, Message, MessageEntity, Update, User
+from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message, MessageEntity, Update, User
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -55,7 +54,6 @@ from just_ingredients.config import Settings
 from just_ingredients.domain import Draft, Ingredient, Lang
 from just_ingredients.i18n import pick_lang
 from just_ingredients.observability import Metrics
-from just_ingredients.storage import StorageError
 from just_ingredients.vision.crops import crop_line
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.vision.intake import ImageRejected
@@ -178,17 +176,19 @@ async def gate(update: Update, context: Context) -> None:
     d.metrics.updates.labels(kind=update_kind(update)).inc()
     if update.channel_post is not None or update.edited_channel_post is not None:
         raise ApplicationHandlerStop  # deliberately ignored (see the module docstring)
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    if in_group and not addressed(update, context.bot):
+        raise ApplicationHandlerStop  # group talk not meant for us: not even recorded
     try:
         first = await service.claim_update(d.db, update.update_id)
-    except (StorageError, SQLAlchemyError, OSError) as error:
+    except Exception as error:
+        if not service.is_database_error(error):
+            raise
         await _report(update, context, error)
         raise ApplicationHandlerStop from None
     if not first:
         log.info("duplicate update ignored", extra={"update_id": update.update_id})
-        raise ApplicationHandlerStop
-    chat = update.effective_chat
-    in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    if in_group and not addressed(update, context.bot):
         raise ApplicationHandlerStop
 
 
@@ -242,8 +242,25 @@ async def show_review(
     text = review_text(draft, lang, note=note)
     message_id = await send_or_edit(context, draft.chat_id, text, markup, edit_id=edit_id)
     if message_id != draft.message_id:
+        previous = draft.message_id
         draft = await service.update_draft(d.db, draft.user_id, draft.id, message_id=message_id)
+        if previous is not None and previous != edit_id:
+            # the older review loses its buttons (they would only answer "no longer valid")
+            with contextlib.suppress(TelegramError):
+                await context.bot.edit_message_reply_markup(
+                    draft.chat_id, previous, reply_markup=None
+                )
     return draft
+
+
+def question_markup(chat_id: int) -> ForceReply | None:
+    """In a group the answer to a question must be a reply to the bot (that is how it knows
+    the message is for it): ask the client to open a reply."""
+    return ForceReply(selective=True) if chat_id < 0 else None
+
+
+async def ask(context: Context, chat_id: int, text: str) -> None:
+    await context.bot.send_message(chat_id, text, reply_markup=question_markup(chat_id))
 
 
 async def show_saved(
@@ -408,6 +425,14 @@ def caption_name(caption: str | None, bot_username: str | None) -> str | None:
         return None  # empty or too long: the bot asks for a name at save time
 
 
+async def keep_typing(bot: Bot, chat_id: int, every: float = 4.5) -> None:
+    """Telegram shows "typing…" for 5 s: repeat it while a long photo is being read."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(TelegramError):
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+
 async def on_photo(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
@@ -441,6 +466,7 @@ async def on_photo(update: Update, context: Context) -> None:
     if d.pool is None:
         await tell(t(lang, "ocr_failed"))
         return
+    typing_task = asyncio.create_task(keep_typing(context.bot, message.chat_id))
     try:
         scan = await service.scan_image(
             d.pool, data, db=d.db, user_id=user.id, source=media.file_unique_id
@@ -455,6 +481,7 @@ async def on_photo(update: Update, context: Context) -> None:
         await tell(t(lang, error.code))
         return
     finally:
+        typing_task.cancel()
         del data  # the image is not kept; edits re-download it by file_id
     if not scan.cached:
         d.metrics.ocr_seconds.observe(scan.engine_seconds)
@@ -555,14 +582,15 @@ async def on_text(update: Update, context: Context) -> None:
 async def finish_rename(context: Context, draft: Draft, name: str, lang: Lang) -> None:
     d = deps(context)
     recipe_id = linked_recipe(draft)
-    await service.cancel_draft(d.db, draft.user_id, draft.id)  # the question is answered
-    if recipe_id is None:
-        return
     try:
+        if recipe_id is None:
+            raise service.RecipeNotFound(0, draft.user_id)
         recipe = await service.rename_recipe(d.db, draft.user_id, recipe_id, name)
     except service.RecipeNotFound:
+        await service.cancel_draft(d.db, draft.user_id, draft.id)
         await context.bot.send_message(draft.chat_id, t(lang, "recipe_gone"))
         return
+    await service.cancel_draft(d.db, draft.user_id, draft.id)  # the question is answered
     await show_recipe(
         context,
         draft.chat_id,
@@ -643,18 +671,18 @@ async def review_button(
         return None
     if action == "a":
         await service.update_draft(d.db, user_id, draft.id, awaiting="add")
-        await context.bot.send_message(draft.chat_id, t(lang, "ask_add"))
+        await ask(context, draft.chat_id, t(lang, "ask_add"))
         return None
     if action == "n":
         await service.update_draft(d.db, user_id, draft.id, awaiting="name")
-        await context.bot.send_message(draft.chat_id, t(lang, "ask_name"))
+        await ask(context, draft.chat_id, t(lang, "ask_name"))
         return None
     if action == "ok":
         if not draft.ingredients:
             return plain(lang, "review_empty")
         if draft.name is None:
             await service.update_draft(d.db, user_id, draft.id, awaiting="name:save")
-            await context.bot.send_message(draft.chat_id, t(lang, "ask_name_to_save"))
+            await ask(context, draft.chat_id, t(lang, "ask_name_to_save"))
             return None
         await save_draft(context, draft, lang, edit_id=message.message_id)
         return None
@@ -668,7 +696,7 @@ async def review_button(
 async def ask_line(context: Context, draft: Draft, n: int, lang: Lang) -> None:
     """Ask for line `n` again; a doubtful line comes with its crop of the photo."""
     item = draft.ingredients[n - 1]
-    prompt = t(lang, "ask_edit", n=n, line=item.raw)
+    prompt = t(lang, "ask_edit", n=n, line=item.raw[:300])
     crop = None
     if item.doubtful and item.bbox is not None:
         try:
@@ -676,9 +704,11 @@ async def ask_line(context: Context, draft: Draft, n: int, lang: Lang) -> None:
         except (TelegramError, ImageRejected, OcrError, ValueError, OSError) as error:
             log.info("no crop for a doubtful line", extra={"reason": str(error)})
     if crop is not None:
-        await context.bot.send_photo(draft.chat_id, photo=crop, caption=prompt[:1024])
+        await context.bot.send_photo(
+            draft.chat_id, photo=crop, caption=prompt, reply_markup=question_markup(draft.chat_id)
+        )
     else:
-        await context.bot.send_message(draft.chat_id, prompt)
+        await ask(context, draft.chat_id, prompt)
 
 
 async def line_crop(context: Context, draft: Draft, item: Ingredient) -> bytes | None:
@@ -819,7 +849,7 @@ async def recipe_button(
         )
         if action == "ren":
             await service.update_draft(d.db, user_id, draft.id, awaiting="rename")
-            await context.bot.send_message(chat_id, t(lang, "ask_recipe_name", name=recipe.name))
+            await ask(context, chat_id, t(lang, "ask_recipe_name", name=recipe.name))
         else:
             await show_review(context, draft, lang)
         return None
@@ -931,9 +961,6 @@ async def on_edited(update: Update, context: Context) -> None:
 # --- errors ------------------------------------------------------------------------------------
 
 
-DATABASE_ERRORS = (StorageError, SQLAlchemyError, ConnectionRefusedError)
-
-
 async def _report(update: object, context: Context, error: BaseException | None) -> None:
     """Log once (update id, user id; never the token) and tell the user when possible."""
     upd = update if isinstance(update, Update) else None
@@ -948,7 +975,7 @@ async def _report(update: object, context: Context, error: BaseException | None)
             },
         )
         return
-    is_db = isinstance(error, DATABASE_ERRORS)
+    is_db = service.is_database_error(error)
     metrics = context.application.bot_data.get("deps")
     if is_db and isinstance(metrics, Deps):
         metrics.metrics.db_errors.inc()

@@ -1,12 +1,18 @@
 """Run the bot: one asyncio loop holding PTB, our aiohttp apps (health, webhook, metrics),
 the database and the OCR pool.
 
-Start: database reachable and schema at head (`db.prepare()`; PostgreSQL behind head is
-refused with a message naming `just-ingredients migrate`), OCR pool loaded, web servers
-listening, `getMe`, `setMyCommands` (en default + fr), then polling or `setWebhook`.
-Stop (SIGTERM/SIGINT): stop taking updates, let the ones in flight finish, close. In webhook
-mode the webhook is never deleted on shutdown: the next instance (blue/green, scale to zero)
-keeps receiving updates.
+Start (in parallel where possible): database reachable and schema at head (`db.prepare()`;
+PostgreSQL behind head is refused with a message naming `just-ingredients migrate`), `getMe`,
+the OCR pool loaded in a thread; then the web servers, `setMyCommands` (default English and
+French) and long polling or `setWebhook` (with the secret). `/health/ready` is 200 only once
+all of that is done and while the database answers, the OCR circuit is closed and the
+process is not stopping. Admin alerts: start-up, circuit breaker, database, handler errors.
+
+Stop (SIGTERM/SIGINT, `shutdown.py`): webhook POSTs get 503 and readiness fails, polling
+stops, the updates in flight get up to SHUTDOWN_GRACE_SECONDS to finish (a scan in flight
+still reaches its user), then PTB, the OCR pool and the database are closed and the process
+exits 0. The webhook is never deleted on shutdown: the next instance (blue/green, scale to
+zero) keeps receiving the updates.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 
+from just_ingredients import service
 from just_ingredients.alerts import AdminAlerts, alerting_check, watch_circuit
 from just_ingredients.bot.app import build_application
 from just_ingredients.bot.handlers import COMMANDS
@@ -49,6 +57,10 @@ DEFAULT_WEBHOOK_PATH = "/telegram"
 #: how long SIGTERM waits for the updates in flight (Fly's kill_timeout is 45 s: this leaves
 #: time to stop PTB, close the pools and exit 0 before SIGKILL)
 SHUTDOWN_GRACE_SECONDS = 35.0
+#: processed update ids and button keys older than this are forgotten (Telegram redelivers
+#: for 24 h; a review's buttons keep working for a month)
+FORGET_STATE_AFTER = timedelta(days=30)
+FORGET_STATE_EVERY_SECONDS = 6 * 3600.0
 
 
 class StartupError(RuntimeError):
@@ -65,6 +77,20 @@ async def register_commands(bot: Any) -> None:
     for lang, code in (("en", None), ("fr", "fr")):
         commands = [BotCommand(c, translate(lang, f"cmd_{c}")) for c in COMMANDS]  # type: ignore[arg-type]
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+async def forget_old_state_periodically(
+    db: Database, every: float = FORGET_STATE_EVERY_SECONDS, first_after: float = 60.0
+) -> None:
+    """Keep `processed_updates` and the button keys from growing forever."""
+    await asyncio.sleep(first_after)
+    while True:
+        try:
+            updates, keys = await service.forget_old_state(db, FORGET_STATE_AFTER)
+            log.info("old state forgotten", extra={"updates": updates, "callback_keys": keys})
+        except Exception as error:  # the database may be down: try again next round
+            log.warning("could not forget old state: %s", type(error).__name__)
+        await asyncio.sleep(every)
 
 
 async def run_bot(settings: Settings, mode: Mode) -> None:
@@ -157,13 +183,23 @@ async def _serve(
             log.warning("WEBHOOK_SECRET is not set: using a random secret for this process")
 
         async def on_update(data: dict[str, Any]) -> None:
-            await application.update_queue.put(Update.de_json(data, application.bot))
+            try:
+                update = Update.de_json(data, application.bot)
+            except Exception as error:  # answering 500 would make Telegram retry it forever
+                log.warning(
+                    "unreadable update dropped: %s",
+                    type(error).__name__,
+                    extra={"update_id": data.get("update_id")},
+                )
+                return
+            await application.update_queue.put(update)
 
         webhook = (webhook_path(settings.webhook_url), on_update, secret)
     public = create_public_app(readiness, webhook=webhook)
     if webhook is not None:
         # once stopping, a webhook POST gets 503: Telegram delivers it again, elsewhere
         public.middlewares.append(stopping_middleware(inflight, paths={webhook[0]}))
+    housekeeping: asyncio.Task[None] | None = None
     async with serve(
         public,
         create_metrics_app(metrics),
@@ -190,12 +226,15 @@ async def _serve(
                     allowed_updates=Update.ALL_TYPES, timeout=30, drop_pending_updates=False
                 )
             started.set()
+            housekeeping = asyncio.create_task(forget_old_state_periodically(db))
             log.info("bot running", extra={"mode": mode, "bot": application.bot.username})
             alerts.startup(mode=mode)
             await stop.wait()
             log.info("stopping: finishing the updates in flight")
         finally:
             started.clear()
+            if housekeeping is not None:
+                housekeeping.cancel()
             inflight.close()  # no new updates; /health/ready fails
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()

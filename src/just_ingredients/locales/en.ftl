@@ -50,7 +50,10 @@ review_header = { $count ->
 review_empty = No ingredients left. Add a line, send another photo, or cancel.
 review_doubtful = ⚠️ = I'm not sure I read this line right; tap ✏️ to fix it.
 review_hint = Send another photo to add its ingredients to this recipe.
-review_added = Added { $count } ingredients from this photo.
+review_added = { $count ->
+    [one] Added 1 ingredient from this photo.
+   *[other] Added { $count } ingredients from this photo.
+}
 review_nothing_added = I found no ingredients in this photo; the review below is unchanged.
 btn_edit = ✏️ { $n }
 btn_delete = 🗑 { $n }
@@ -106,7 +109,10 @@ search_usage = Send /search followed by words, e.g. /search flour
 search_none = No recipe matches “{ $query }”.
 search_results = Recipes matching “{ $query }” ({ $total }):
 export_empty = You have no recipes to export yet.
-export_caption = Your { $count } recipes.
+export_caption = { $count ->
+    [one] Your recipe.
+   *[other] Your { $count } recipes.
+}
 language_prompt = Choose your language:
 language_set = I'll speak English from now on.
 

@@ -50,7 +50,10 @@ review_header = { $count ->
 review_empty = Il ne reste aucun ingrédient. Ajoutez une ligne, envoyez une autre photo ou annulez.
 review_doubtful = ⚠️ = je ne suis pas sûr d'avoir bien lu cette ligne ; touchez ✏️ pour la corriger.
 review_hint = Envoyez une autre photo pour ajouter ses ingrédients à cette recette.
-review_added = { $count } ingrédients ajoutés depuis cette photo.
+review_added = { $count ->
+    [one] 1 ingrédient ajouté depuis cette photo.
+   *[other] { $count } ingrédients ajoutés depuis cette photo.
+}
 review_nothing_added = Je n'ai trouvé aucun ingrédient sur cette photo ; la relecture ci-dessous n'a pas changé.
 btn_edit = ✏️ { $n }
 btn_delete = 🗑 { $n }
@@ -106,7 +109,10 @@ search_usage = Envoyez /search suivi de mots, par ex. /search farine
 search_none = Aucune recette ne correspond à « { $query } ».
 search_results = Recettes correspondant à « { $query } » ({ $total }) :
 export_empty = Vous n'avez encore aucune recette à exporter.
-export_caption = Vos { $count } recettes.
+export_caption = { $count ->
+    [one] Votre recette.
+   *[other] Vos { $count } recettes.
+}
 language_prompt = Choisissez votre langue :
 language_set = Je parlerai français désormais.
 

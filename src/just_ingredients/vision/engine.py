@@ -19,8 +19,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,11 @@ KNOWN_TESSDATA_DIRS = (
 
 #: Tesseract page segmentation mode. 4 = one column of text of variable sizes (ingredient lists)
 DEFAULT_PSM = 4
-ENGINE_VERSION = 1
+#: page segmentation mode for re-reading one line alone
+SINGLE_LINE_PSM = 7
+ENGINE_VERSION = 2
+#: re-read alone the lines holding a word below this confidence (0..100; 0 = never)
+DEFAULT_REREAD_LINES_BELOW = 70.0
 
 
 def resolve_tessdata(languages: str = "eng+fra", env: Mapping[str, str] | None = None) -> str:
@@ -86,11 +91,14 @@ def resolve_tessdata(languages: str = "eng+fra", env: Mapping[str, str] | None =
 
 
 def settings_key(
-    languages: str = "eng+fra", options: PreprocessOptions | None = None, psm: int = DEFAULT_PSM
+    languages: str = "eng+fra",
+    options: PreprocessOptions | None = None,
+    psm: int = DEFAULT_PSM,
+    reread_lines_below: float = DEFAULT_REREAD_LINES_BELOW,
 ) -> str:
     """Stable string for the cache key (image SHA-256 + this): what changes the OCR output."""
     opts = options or PreprocessOptions()
-    return f"tess5-{languages}-psm{psm}-{opts.key()}-fr1-e{ENGINE_VERSION}"
+    return f"tess5-{languages}-psm{psm}-{opts.key()}-fr1-rl{reread_lines_below:g}-e{ENGINE_VERSION}"
 
 
 _LANG_TO_TESS: dict[Lang, str] = {"en": "eng", "fr": "fra"}
@@ -128,9 +136,22 @@ class OcrEngine:
         return api
 
     def recognize(
-        self, image: Image.Image, timeout_s: float, lang: str | None = None
+        self,
+        image: Image.Image,
+        timeout_s: float,
+        lang: str | None = None,
+        psm: int | None = None,
     ) -> list[RawLine]:
         api = self._api_for(lang)
+        if psm is not None and psm != self.psm:
+            api.SetPageSegMode(psm)
+            try:
+                return self._recognize(api, image, timeout_s)
+            finally:
+                api.SetPageSegMode(self.psm)
+        return self._recognize(api, image, timeout_s)
+
+    def _recognize(self, api: Any, image: Image.Image, timeout_s: float) -> list[RawLine]:
         tess = self._tesserocr
         api.SetImage(image)
         api.SetSourceResolution(300)
@@ -261,6 +282,7 @@ class OcrPool:
         psm: int = DEFAULT_PSM,
         retry_below: float = 0.0,
         reread_lang: bool = False,
+        reread_lines_below: float = DEFAULT_REREAD_LINES_BELOW,
     ) -> None:
         if size < 1:
             raise ValueError("size must be >= 1")
@@ -277,6 +299,9 @@ class OcrPool:
         self.retry_below = retry_below
         #: second read with the detected language alone (see _maybe_reread_lang)
         self.reread_lang = reread_lang
+        #: read a line again on its own when one of its words is below this confidence
+        #: (0..100; 0 = never), see _reread_weak_lines
+        self.reread_lines_below = reread_lines_below
         self._tessdata = tessdata or resolve_tessdata(languages)
         self._engines: queue.LifoQueue[OcrEngine] = queue.LifoQueue()
         self._all: list[OcrEngine] = []
@@ -309,7 +334,7 @@ class OcrPool:
 
     @property
     def settings_key(self) -> str:
-        return settings_key(self.languages, self.preprocess, self.psm)
+        return settings_key(self.languages, self.preprocess, self.psm, self.reread_lines_below)
 
     def close(self) -> None:
         if self._closed:
@@ -430,18 +455,47 @@ class OcrPool:
             return raw2, lang
         return raw, lang
 
+    def _reread_weak_lines(
+        self, engine: OcrEngine, prepared: Prepared, raw: list[RawLine], start: float
+    ) -> list[RawLine]:
+        """Read each line holding a weak word again, alone (single-line mode on a crop of
+        the line), and keep the new reading when Tesseract is clearly more sure of it and
+        it has about as much text. In page mode a line is read with its neighbours' layout
+        noise; alone, digits such as 5/9 and a short unit ("g") are often read right."""
+        if not self.reread_lines_below:
+            return raw
+        image = prepared.image
+        out: list[RawLine] = []
+        for line in raw:
+            weakest = min((w.conf for w in line.words if _is_wordlike(w.text)), default=100.0)
+            remaining = self.timeout_seconds - (time.monotonic() - start)
+            if weakest >= self.reread_lines_below or remaining <= 0.5:
+                out.append(line)
+                continue
+            x0, y0, x1, y1 = line.box
+            pad = max(4, (y1 - y0) // 3)
+            left, top = max(0, x0 - pad), max(0, y0 - pad)
+            crop = image.crop((left, top, min(image.width, x1 + pad), min(image.height, y1 + pad)))
+            try:
+                again = engine.recognize(crop, remaining, psm=SINGLE_LINE_PSM)
+            except OcrTimeout:
+                out.append(line)
+                continue
+            candidate = _shift_line(again, left, top, line) if len(again) == 1 else None
+            out.append(candidate if candidate and _clearly_better(candidate, line) else line)
+        return out
+
     def _read_upright(self, upright: Image.Image, start: float) -> OcrResult:
         engine = self._borrow()
         try:
-            prepared = prepare(
-                upright, self.preprocess, engine.measure_lines, engine.locate_lines
-            )
+            prepared = prepare(upright, self.preprocess, engine.measure_lines, engine.locate_lines)
             remaining = self.timeout_seconds - (time.monotonic() - start)
             if remaining <= 0:
                 raise OcrTimeout("OCR timed out during preprocessing")
             raw = engine.recognize(prepared.image, remaining)
             prepared, raw = self._maybe_retry(engine, prepared, raw, start)
             raw, lang = self._maybe_reread_lang(engine, prepared, raw, start)
+            raw = self._reread_weak_lines(engine, prepared, raw, start)
         finally:
             self._engines.put(engine)
         fixed = recover_lines(raw, prepared.image, self._fraction_reader)
@@ -459,6 +513,87 @@ class OcrPool:
             settings=self.settings_key,
             extra={"scale": prepared.scale, "skew_deg": prepared.angle_deg},
         )
+
+
+def _is_wordlike(text: str) -> bool:
+    """A token with a letter or digit (bullets and stray punctuation are not judged)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _line_quality(line: RawLine) -> tuple[float, int]:
+    """(mean confidence of the word-like tokens weighted by length, their characters)."""
+    chars = 0
+    total = 0.0
+    for w in line.words:
+        if _is_wordlike(w.text):
+            chars += len(w.text)
+            total += w.conf * len(w.text)
+    return (total / chars if chars else 0.0), chars
+
+
+#: a re-read may change the digits of a line only when it reads them at least this sure
+REREAD_DIGIT_CONF = 85.0
+
+
+def _digits(words: Sequence[RawWord]) -> str:
+    return "".join(ch for w in words for ch in w.text if ch.isdigit())
+
+
+def _mean_conf(words: Sequence[RawWord]) -> float:
+    judged = [w.conf for w in words if _is_wordlike(w.text)]
+    return sum(judged) / len(judged) if judged else 0.0
+
+
+def _clearly_better(new: RawLine, old: RawLine) -> bool:
+    """Is the re-read of a line better? More confident overall, the weakest word stronger,
+    about as much text, and every part that reads differently more confident than the
+    part it replaces; a change of digits (a quantity) needs a sure reading, so that a
+    re-read never trades one doubtful amount for another."""
+    q_new, c_new = _line_quality(new)
+    q_old, c_old = _line_quality(old)
+    if not c_new or abs(c_new - c_old) > max(2, 0.25 * c_old):
+        return False
+    weakest_new = min((w.conf for w in new.words if _is_wordlike(w.text)), default=0.0)
+    weakest_old = min((w.conf for w in old.words if _is_wordlike(w.text)), default=0.0)
+    if q_new < q_old + 3 or weakest_new <= weakest_old:
+        return False
+    a = [w.text for w in old.words]
+    b = [w.text for w in new.words]
+    for tag, i0, i1, j0, j1 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        before, after = old.words[i0:i1], new.words[j0:j1]
+        # word for word when the counts match, else the changed stretch as a whole
+        pairs = (
+            [((x,), (y,)) for x, y in zip(before, after, strict=True)]
+            if len(before) == len(after)
+            else [(before, after)]
+        )
+        for was, now in pairs:
+            if not _changed_for_the_better(was, now):
+                return False
+    return True
+
+
+def _changed_for_the_better(was: Sequence[RawWord], now: Sequence[RawWord]) -> bool:
+    if [w.text for w in was] == [w.text for w in now]:
+        return True
+    if not any(_is_wordlike(w.text) for w in (*was, *now)):
+        return True  # bullets, stray punctuation
+    if _mean_conf(now) <= _mean_conf(was):
+        return False
+    return _digits(was) == _digits(now) or all(
+        w.conf >= REREAD_DIGIT_CONF for w in now if any(ch.isdigit() for ch in w.text)
+    )
+
+
+def _shift_line(lines: list[RawLine], dx: int, dy: int, original: RawLine) -> RawLine:
+    """The one line read from a crop, moved back to page coordinates (box of the original)."""
+    words = tuple(
+        RawWord(w.text, (w.box[0] + dx, w.box[1] + dy, w.box[2] + dx, w.box[3] + dy), w.conf)
+        for w in lines[0].words
+    )
+    return RawLine(words, original.box, lines[0].conf)
 
 
 def text_quality(lines: list[RawLine]) -> tuple[float, int]:

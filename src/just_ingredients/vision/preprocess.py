@@ -34,7 +34,10 @@ class PreprocessOptions:
     max_output_pixels: int = 24_000_000
     max_skew_deg: float = 6.0
     #: check a sheet crop that touches the image border against the text lines found in the
-    #: whole (light-levelled) photo; crop to the text instead when the sheet misses text
+    #: whole (light-levelled) photo; crop to the text instead when the sheet misses text.
+    #: Only border-touching sheets are checked: when a light table merges with the sheet
+    #: the "sheet" runs into the border; a sheet found wholly inside the photo had a dark
+    #: surround all round. (Checking every crop cost ~15% more time for +0.01 F1 on L3.)
     validate_crop: bool = True
     #: share of the text lines that must lie on the detected sheet to trust it
     min_text_on_sheet: float = 1.0
@@ -391,9 +394,7 @@ def check_sheet(
         return None
     mask = np.asarray(sheet) > 127
     # a line is on the sheet when most of it is; one cut by the sheet edge is not
-    on_sheet = sum(
-        1 for x0, y0, x1, y1 in boxes if mask[y0:y1, x0:x1].mean() >= 0.95
-    )
+    on_sheet = sum(1 for x0, y0, x1, y1 in boxes if mask[y0:y1, x0:x1].mean() >= 0.95)
     if on_sheet >= min_on_sheet * len(boxes):
         return None
     line_h = float(np.median([y1 - y0 for _, y0, _, y1 in boxes]))
