@@ -572,11 +572,8 @@ def alerting_check(
 
 
 class CircuitWatch:
-    """Reports a :class:`~just_ingredients.vision.breaker.CircuitBreaker`'s state changes.
-
-    The breaker has no observer hook, so :func:`watch_circuit` wraps the instance's
-    ``allow``/``record_*``/``release_trial`` methods (they are where the state changes;
-    half-open is noticed on the next call). Works from the OCR worker threads."""
+    """Reports a :class:`~just_ingredients.vision.breaker.CircuitBreaker`'s state changes
+    (a breaker listener; works from the OCR worker threads) and keeps them in ``changes``."""
 
     def __init__(
         self,
@@ -585,30 +582,12 @@ class CircuitWatch:
     ) -> None:
         self.breaker = breaker
         self._on_change = on_change
-        self._lock = threading.Lock()
-        self.last = breaker.state
         self.changes: list[tuple[str, str]] = []
+        breaker.add_listener(self._heard)
 
-    def check(self) -> None:
-        current = self.breaker.state
-        with self._lock:
-            previous, self.last = self.last, current
-        if current is not previous:
-            self.changes.append((str(previous), str(current)))
-            try:
-                self._on_change(previous, current)
-            except Exception:
-                log.exception("circuit breaker observer failed")
-
-
-def _checked(method: Callable[..., Any], watch: CircuitWatch) -> Callable[..., Any]:
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        finally:
-            watch.check()
-
-    return wrapped
+    def _heard(self, previous: BreakerState, current: BreakerState) -> None:
+        self.changes.append((str(previous), str(current)))
+        self._on_change(previous, current)
 
 
 def watch_circuit(
@@ -641,8 +620,6 @@ def watch_circuit(
     if alerts is not None:
         alerts.bind_loop()
     watch = CircuitWatch(breaker, on_change)
-    for name in ("allow", "record_success", "record_failure", "release_trial"):
-        setattr(breaker, name, _checked(getattr(breaker, name), watch))
     if metrics is not None:
         metrics.circuit_state.set_function(lambda: float(breaker.state_number))
     return watch

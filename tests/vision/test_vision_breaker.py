@@ -66,3 +66,25 @@ def test_released_trial_can_be_retried() -> None:
     b.release_trial()
     assert b.allow_peek()
     assert b.allow()
+
+
+def test_listeners_hear_each_change_once_and_a_failing_listener_changes_nothing() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=2, reset_after=10, clock=clock)
+    heard: list[tuple[str, str]] = []
+
+    def broken(_previous: BreakerState, _current: BreakerState) -> None:
+        raise RuntimeError("listener bug")
+
+    breaker.add_listener(broken)
+    breaker.add_listener(lambda p, c: heard.append((p.value, c.value)))
+    breaker.record_failure()
+    assert heard == []  # one failure below the threshold: no change
+    breaker.record_failure()
+    breaker.record_failure()
+    assert heard == [("closed", "open")]
+    clock.now += 10
+    assert breaker.allow()  # the trial call: half-open is heard on this call
+    breaker.record_success()
+    assert heard == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
+    assert breaker.state is BreakerState.CLOSED

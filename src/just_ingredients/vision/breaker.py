@@ -2,15 +2,20 @@
 
 closed ──(K consecutive failures)──► open ──(reset_after seconds)──► half_open
 half_open: one trial call at a time; success → closed, failure → open again.
-The clock is injectable so tests need no sleeping.
+The clock is injectable so tests need no sleeping. Listeners (`add_listener`) hear every
+change of state seen by a call (open → half_open is time-based: it is heard on the next call).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+
+log = logging.getLogger(__name__)
 
 
 class BreakerState(StrEnum):
@@ -25,6 +30,9 @@ class BreakerState(StrEnum):
 
 
 _NUMBERS = {BreakerState.CLOSED: 0, BreakerState.OPEN: 1, BreakerState.HALF_OPEN: 2}
+
+#: called with (previous, current) after a call changed the state; may run in a worker thread
+Listener = Callable[[BreakerState, BreakerState], None]
 
 
 class CircuitBreaker:
@@ -43,6 +51,26 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial_running = False
+        self._listeners: list[Listener] = []
+        self._last_seen = BreakerState.CLOSED
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock for a call, then tell the listeners (outside the lock) what changed."""
+        with self._lock:
+            yield
+            current = self._state_locked()
+            previous, self._last_seen = self._last_seen, current
+        if current is previous:
+            return
+        for listener in self._listeners:
+            try:
+                listener(previous, current)
+            except Exception:
+                log.exception("circuit breaker listener failed")
 
     @property
     def state(self) -> BreakerState:
@@ -66,7 +94,7 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """May a call go through now? In half-open state only one trial at a time."""
-        with self._lock:
+        with self._changing():
             state = self._state_locked()
             if state is BreakerState.CLOSED:
                 return True
@@ -91,13 +119,13 @@ class CircuitBreaker:
             return max(0.0, self.reset_after - (self._clock() - self._opened_at))
 
     def record_success(self) -> None:
-        with self._lock:
+        with self._changing():
             self._failures = 0
             self._opened_at = None
             self._trial_running = False
 
     def record_failure(self) -> None:
-        with self._lock:
+        with self._changing():
             self._failures += 1
             was_trial = self._trial_running
             self._trial_running = False
@@ -106,5 +134,5 @@ class CircuitBreaker:
 
     def release_trial(self) -> None:
         """A trial call ended with neither success nor engine failure (e.g. a bad image)."""
-        with self._lock:
+        with self._changing():
             self._trial_running = False
