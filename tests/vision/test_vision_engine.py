@@ -127,3 +127,36 @@ def test_crop_line_png(pool: OcrPool, english_png: bytes) -> None:
     assert png.startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="outside"):
         crop_line(english_png, BoundingBox(5000, 5000, 10, 10))
+
+
+def test_leptonica_messages_do_not_reach_stderr() -> None:
+    """Leptonica prints `Error in …` lines on some layouts; they would break JSON logs.
+
+    A real Leptonica call with a missing argument makes it complain, before and after
+    `quiet_leptonica()` (the same library instance tesserocr uses)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import ctypes, sys\n"
+        "from pathlib import Path\n"
+        "import tesserocr\n"
+        "from just_ingredients.vision.engine import quiet_leptonica\n"
+        "site = Path(tesserocr.__file__).resolve().parent.parent\n"
+        "lib = ctypes.CDLL(str(next(site.glob('tesserocr.libs/libleptonica*'))))\n"
+        "if sys.argv[1] == 'quiet':\n"
+        "    assert quiet_leptonica()\n"
+        "lib.pixScanForForeground(None, None, 0, None)\n"
+    )
+    runs = {
+        mode: subprocess.run(
+            [sys.executable, "-c", script, mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stderr
+        for mode in ("loud", "quiet")
+    }
+    assert "Error in pixScanForForeground" in runs["loud"]
+    assert "Error in" not in runs["quiet"]

@@ -15,6 +15,8 @@ passed to Tesseract (``Recognize(timeout=ms)`` cancels recognition inside Tesser
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import os
 import queue
 import threading
@@ -65,6 +67,30 @@ SINGLE_LINE_PSM = 7
 ENGINE_VERSION = 2
 #: re-read alone the lines holding a word below this confidence (0..100; 0 = never)
 DEFAULT_REREAD_LINES_BELOW = 70.0
+
+
+#: Leptonica's L_SEVERITY_NONE: print nothing
+_LEPTONICA_SILENT = 6
+
+
+@functools.cache
+def quiet_leptonica() -> bool:
+    """Stop Leptonica writing `Error in pixScanForForeground…` lines straight to stderr.
+
+    They come from inside Tesseract's layout analysis on harmless edge cases, bypass our
+    logging (breaking the one-JSON-object-per-line log format) and carry nothing we act on:
+    failures surface as OCR results or typed errors. Returns whether it could be silenced.
+    """
+    import tesserocr
+
+    site = Path(tesserocr.__file__).resolve().parent.parent
+    for library in sorted(site.glob("tesserocr.libs/libleptonica*")):
+        try:
+            ctypes.CDLL(str(library)).setMsgSeverity(_LEPTONICA_SILENT)
+        except (OSError, AttributeError):
+            continue
+        return True
+    return False
 
 
 def resolve_tessdata(languages: str = "eng+fra", env: Mapping[str, str] | None = None) -> str:
@@ -303,6 +329,7 @@ class OcrPool:
         #: (0..100; 0 = never), see _reread_weak_lines
         self.reread_lines_below = reread_lines_below
         self._tessdata = tessdata or resolve_tessdata(languages)
+        quiet_leptonica()
         self._engines: queue.LifoQueue[OcrEngine] = queue.LifoQueue()
         self._all: list[OcrEngine] = []
         self._lock = threading.Lock()
