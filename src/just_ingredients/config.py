@@ -29,7 +29,13 @@ class Settings(BaseSettings):
     ocr_languages: str = "eng+fra"
     ocr_timeout_seconds: float = Field(default=30.0, gt=0)
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: photos that may wait for a busy OCR engine (their senders see their place in the
+    #: line); more are refused with "too busy, send it again in a minute"
+    ocr_queue_limit: int = Field(default=20, ge=0)
     max_image_bytes: int = Field(default=20_000_000, gt=0)
+    #: on SIGTERM, how long the updates in flight may take to finish; keep it under Fly's
+    #: kill_timeout (45 s in deploy/fly.*.toml) and above OCR_TIMEOUT_SECONDS
+    shutdown_grace_seconds: float = Field(default=35.0, ge=0)
     log_format: Literal["pretty", "json"] = "pretty"
     log_level: str = "INFO"
 

@@ -108,6 +108,8 @@ def test_kill_timeout_lets_ocr_finish(env: str) -> None:
     assert config["kill_signal"] == "SIGTERM"
     ocr_timeout = Settings.model_fields["ocr_timeout_seconds"].default
     assert seconds(config["kill_timeout"]) > ocr_timeout
+    grace = Settings.model_fields["shutdown_grace_seconds"].default
+    assert ocr_timeout < grace < seconds(config["kill_timeout"])
 
 
 def test_env_is_non_secret_and_matches_settings(env: str) -> None:

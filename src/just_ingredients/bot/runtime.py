@@ -9,10 +9,10 @@ all of that is done and while the database answers, the OCR circuit is closed an
 process is not stopping. Admin alerts: start-up, circuit breaker, database, handler errors.
 
 Stop (SIGTERM/SIGINT, `shutdown.py`): webhook POSTs get 503 and readiness fails, polling
-stops, the updates in flight get up to SHUTDOWN_GRACE_SECONDS to finish (a scan in flight
-still reaches its user), then PTB, the OCR pool and the database are closed and the process
-exits 0. The webhook is never deleted on shutdown: the next instance (blue/green, scale to
-zero) keeps receiving the updates.
+stops, the updates in flight get up to `SHUTDOWN_GRACE_SECONDS` (default 35 s) to finish
+(a scan in flight still reaches its user), then PTB, the OCR pool and the database are
+closed and the process exits 0. The webhook is never deleted on shutdown: the next instance
+(blue/green, scale to zero) keeps receiving the updates.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ Mode = Literal["polling", "webhook"]
 DEFAULT_WEBHOOK_PATH = "/telegram"
 #: how long SIGTERM waits for the updates in flight (Fly's kill_timeout is 45 s: this leaves
 #: time to stop PTB, close the pools and exit 0 before SIGKILL)
-SHUTDOWN_GRACE_SECONDS = 35.0
 #: processed update ids and button keys older than this are forgotten (Telegram redelivers
 #: for 24 h; a review's buttons keep working for a month)
 FORGET_STATE_AFTER = timedelta(days=30)
@@ -238,7 +237,7 @@ async def _serve(
             inflight.close()  # no new updates; /health/ready fails
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
-            await inflight.drain(SHUTDOWN_GRACE_SECONDS)
+            await inflight.drain(settings.shutdown_grace_seconds)
             if application.running:
                 await application.stop()  # also handles updates queued before the close
     log.info("bot stopped")
