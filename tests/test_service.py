@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from just_ingredients import service
-from just_ingredients.domain import DraftStatus, Ingredient
+from just_ingredients.domain import DraftPage, DraftStatus, Ingredient
 from just_ingredients.service import DraftNotFound, InvalidInput, RecipeNotFound
 from just_ingredients.storage import Database
 
@@ -75,6 +75,19 @@ async def test_draft_review_then_finish_saves_once(db: Database) -> None:
         await service.update_draft(db, ALICE, draft.id, name="Again")
     assert (await service.list_recipes(db, ALICE)).total == 1
     assert await service.current_draft(db, ALICE, 9) is None
+
+
+async def test_a_draft_keeps_its_photos_and_the_recipe_it_edits(db: Database) -> None:
+    recipe = await service.save_recipe(db, ALICE, "Soup", [MILK])
+    first = DraftPage("a" * 64, "AgACAgQ:1")
+    draft = await service.create_draft(db, ALICE, 9, [MILK], pages=[first], recipe_id=recipe.id)
+    assert (draft.pages, draft.recipe_id) == ((first,), recipe.id)
+    second = DraftPage("b" * 64, "AgACAgQ:2")
+    draft = await service.update_draft(db, ALICE, draft.id, pages=(*draft.pages, second))
+    assert await service.current_draft(db, ALICE, 9) == draft
+    assert draft.pages == (first, second)
+    await service.delete_recipe(db, ALICE, recipe.id)  # the edited recipe is gone
+    assert (await service.get_draft(db, ALICE, draft.id)).recipe_id is None
 
 
 async def test_cancel_draft(db: Database) -> None:

@@ -7,6 +7,7 @@ Tesseract; `parsing/` produces these, `storage/` stores them, `bot/` and `cli.py
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -153,6 +154,22 @@ class DraftStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DraftPage:
+    """One photo of a draft: the hash of its bytes (the OCR cache key) and its Telegram
+    `file_id` (to download it again for a doubtful line's crop; the image is never kept)."""
+
+    sha256: str
+    file_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "file_id": self.file_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DraftPage:
+        return cls(sha256=str(data["sha256"]), file_id=str(data.get("file_id") or ""))
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """A scanned ingredient list under review in a chat, before it becomes a Recipe."""
 
@@ -166,7 +183,10 @@ class Draft:
     status: DraftStatus = DraftStatus.REVIEWING
     #: what the owner is being asked for: None, "name", "add", or "edit:<position>"
     awaiting: str | None = None
-    image_sha256: tuple[str, ...] = ()
+    #: the photos the lines came from, in order
+    pages: tuple[DraftPage, ...] = ()
+    #: the saved recipe this draft edits (or, once saved, the recipe it became)
+    recipe_id: int | None = None
     created_at: datetime | None = None
 
 

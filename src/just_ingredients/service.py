@@ -16,7 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from just_ingredients.domain import BoundingBox, Draft, DraftStatus, Ingredient, Lang, Recipe
+from just_ingredients.domain import (
+    BoundingBox,
+    Draft,
+    DraftPage,
+    DraftStatus,
+    Ingredient,
+    Lang,
+    Recipe,
+)
 from just_ingredients.parsing import ParsedText, parse_text
 from just_ingredients.presentation import format_ingredient
 from just_ingredients.storage import Database, Page, RecipeSummary
@@ -215,12 +223,15 @@ async def create_draft(
     name: str | None = None,
     lang: Lang = "en",
     message_id: int | None = None,
-    image_sha256: Sequence[str] = (),
+    pages: Sequence[DraftPage] = (),
+    recipe_id: int | None = None,
 ) -> Draft:
+    """A new draft under review; `pages` are the photos its lines come from, `recipe_id` the
+    saved recipe it edits (None for a new recipe)."""
     async with db.transaction() as repo:
         return await repo.create_draft(
             user_id, chat_id, ingredients,
-            name=name, lang=lang, message_id=message_id, image_sha256=image_sha256,
+            name=name, lang=lang, message_id=message_id, pages=pages, recipe_id=recipe_id,
         )  # fmt: skip
 
 
@@ -240,7 +251,7 @@ async def current_draft(db: Database, user_id: int, chat_id: int) -> Draft | Non
 
 async def update_draft(db: Database, user_id: int, draft_id: int, **changes: Any) -> Draft:
     """Change a draft under review: ingredients, name, lang, message_id, awaiting,
-    image_sha256. Saved or cancelled drafts cannot change (DraftNotFound)."""
+    pages. Saved or cancelled drafts cannot change (DraftNotFound)."""
     if "name" in changes and changes["name"] is not None:
         changes["name"] = clean_name(changes["name"])
     async with db.transaction() as repo:

@@ -54,6 +54,17 @@ async def test_french_review_over_the_webhook_asks_a_name_at_save_time(
     assert exported["document"]["file_name"] == "recipes.md"
     data = fake.file(exported["document"]["file_id"]).data.decode()
     assert "## Crêpes de Marie" in data
+    n = marie.count()
+    await marie.send("/export CSV")
+    exported = await marie.wait_text("Votre recette", after=n)
+    assert exported["document"]["file_name"] == "recipes.csv"
+    rows = fake.file(exported["document"]["file_id"]).data.decode().splitlines()
+    assert len(rows) == 5  # a header, then one row per ingredient
+    assert "Crêpes de Marie" in rows[1]
+    assert "farine" in rows[1]
+    n = marie.count()
+    await marie.send("/export pdf")
+    await marie.wait_text("/export csv (tableur)", after=n)
 
     # /language switches to English whatever the Telegram client says
     n = marie.count()

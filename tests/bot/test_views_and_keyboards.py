@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from just_ingredients.bot import handlers, keyboards, views
-from just_ingredients.domain import BoundingBox, Draft, Ingredient, Recipe
+from just_ingredients.domain import BoundingBox, Draft, DraftPage, Ingredient, Recipe
 from just_ingredients.i18n import message_ids
 
 BOT_SRC = Path(handlers.__file__).parent
@@ -87,13 +87,11 @@ def test_callback_data_round_trip_and_refusals() -> None:
         keyboards.data("k" * 70, "ok")
 
 
-def test_draft_references_keep_file_ids_and_the_edited_recipe() -> None:
-    d = Draft(
-        id=1, user_id=7, chat_id=7, ingredients=(),
-        image_sha256=(handlers.page_ref("ab" * 32, "AgAC:x"), "recipe:42"),
-    )  # fmt: skip
-    assert handlers.draft_pages(d) == [("ab" * 32, "AgAC:x")]
-    assert handlers.linked_recipe(d) == 42
+def test_draft_pages_round_trip_through_json() -> None:
+    page = DraftPage("ab" * 32, "AgAC:x")
+    assert DraftPage.from_json(page.to_json()) == page
+    d = Draft(id=1, user_id=7, chat_id=7, ingredients=(), pages=(page,), recipe_id=42)
+    assert (d.pages[0].file_id, d.recipe_id) == ("AgAC:x", 42)
 
 
 def test_caption_becomes_a_name_only_when_it_fits() -> None:

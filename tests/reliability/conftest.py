@@ -16,7 +16,17 @@ from tests.bot.conftest import WEBHOOK_SECRET, BotProcess
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
 from tests.operations.conftest import ThrowawayCluster, migrate
 
-__all__ = ["DB_PASSWORD", "SECRETS", "assert_no_secret", "pg_with_password", "recipes_of"]
+from just_ingredients.domain import Lang
+from just_ingredients.i18n import translate
+
+__all__ = ["DB_PASSWORD", "SECRETS", "assert_no_secret", "pg_with_password", "recipes_of", "tr"]
+
+
+def tr(lang: str, key: str, **kwargs: object) -> str:
+    """The localised text of ``key`` (``lang`` as the tests spell it: "en", "fr", "fr-FR")."""
+    code: Lang = "fr" if lang.startswith("fr") else "en"
+    return translate(code, key, **kwargs)
+
 
 #: a password put in every PostgreSQL URL of this suite (trust auth ignores it, so only the
 #: logs can tell whether it leaks)

@@ -8,6 +8,7 @@ French for a representative subset."""
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,10 @@ import pytest
 import pytest_asyncio
 from tests.bot.conftest import STEP_TIMEOUT, BotProcess, Chat, review_photo
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
-from tests.reliability.conftest import assert_no_secret, recipes_of
+from tests.reliability.conftest import assert_no_secret, recipes_of, tr
 from tests.reliability.corpus import IMAGE_CASES, NEEDLE, ODD_TEXTS, REVIEW, Case
 
 from just_ingredients import service
-from just_ingredients.i18n import translate
 from just_ingredients.storage import Database
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -71,7 +71,7 @@ async def user_with_a_recipe(env: Running, lang: str) -> tuple[Chat, list[tuple[
 
 
 def expected(lang: str, key: str) -> str:
-    return translate(lang, key, limit_mb=20).splitlines()[0]
+    return tr(lang, key, limit_mb=20).splitlines()[0]
 
 
 async def others_still_served(env: Running) -> None:
@@ -94,8 +94,11 @@ def send_case(env: Running, chat: Chat, case: Case) -> None:
     if case.mime is None:
         fake.push(fake.make_photo_update(chat.user_id, [file_id], language_code=chat.lang))
     else:
-        fake.push(fake.make_document_update(chat.user_id, file_id, mime_type=case.mime,
-                                            file_name=case.file_name, language_code=chat.lang))  # fmt: skip
+        update = fake.make_document_update(
+            chat.user_id, file_id, mime_type=case.mime, file_name=case.file_name,
+            language_code=chat.lang,
+        )  # fmt: skip
+        fake.push(update)
 
 
 IMAGE_PARAMS = [pytest.param(c, "en", id=f"{c.name}-en") for c in IMAGE_CASES] + [
@@ -194,7 +197,7 @@ async def test_hostile_caption_and_lines_are_stored_verbatim_and_shown_escaped(
 async def _stale(chat: Chat, message: dict[str, Any], data: str, lang: str) -> None:
     query = await chat.press_data(message, data)
     answer = await chat.wait_answer(query)
-    assert answer.get("text") == translate(lang, "stale_button")
+    assert answer.get("text") == tr(lang, "stale_button")
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -207,14 +210,18 @@ async def test_forged_and_stale_buttons_change_nothing(running: Running, lang: s
     listing = await bob.wait_text("Your recipes")
     await bob.press(listing, "Lemon curd")
     details = await fake.wait_for(
-        lambda: "Delete" in str(Chat.buttons(bob.message(listing["message_id"])))
-        and bob.message(listing["message_id"]),
+        lambda: (
+            "Delete" in str(Chat.buttons(bob.message(listing["message_id"])))
+            and bob.message(listing["message_id"])
+        ),
         timeout=STEP_TIMEOUT,
     )
     await bob.press(details, "🗑 Delete")
     confirm = await fake.wait_for(
-        lambda: "Yes, delete" in Chat.buttons(bob.message(listing["message_id"]))
-        and bob.message(listing["message_id"]),
+        lambda: (
+            "Yes, delete" in Chat.buttons(bob.message(listing["message_id"]))
+            and bob.message(listing["message_id"])
+        ),
         timeout=STEP_TIMEOUT,
     )
     bobs_yes = Chat.buttons(confirm)["Yes, delete"]
@@ -222,7 +229,7 @@ async def test_forged_and_stale_buttons_change_nothing(running: Running, lang: s
     # Alice: a finished review (cancelled) gives a stale button of her own
     await alice.photo(review_photo())
     review = await alice.wait_text("200 g flour")
-    save_data = Chat.buttons(review)[translate(lang, "btn_confirm")]
+    save_data = Chat.buttons(review)[tr(lang, "btn_confirm")]
     n = alice.count()
     await alice.send("/cancel")
     await alice.wait_text(expected(lang, "cancelled")[:20], after=n)
@@ -241,4 +248,43 @@ async def test_forged_and_stale_buttons_change_nothing(running: Running, lang: s
     # Bob's own press on his key still belongs to him, not to Alice: data unchanged so far
     assert recipes_of(running.db_file, bob.user_id) == bob_before
     assert recipes_of(running.db_file, alice.user_id) == alice_before
+    await others_still_served(running)
+
+
+def draft_of(db_file: Path, telegram_id: int) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db_file) as conn:
+        return conn.execute(
+            "SELECT d.id, d.name, d.ingredients, d.status, d.awaiting, d.recipe_id "
+            "FROM drafts d JOIN users u ON u.id = d.user_id WHERE u.telegram_id = ? "
+            "ORDER BY d.id",
+            (telegram_id,),
+        ).fetchall()
+
+
+DURING_REVIEW = ["zero_bytes", "truncated_jpeg", "bomb_100k_x_100k", "svg", "pdf_document",
+                 "strip_20000_x_20", "blank_page"]  # fmt: skip
+
+
+async def test_bad_files_during_a_review_leave_the_draft_as_it_was(running: Running) -> None:
+    chat, before = await user_with_a_recipe(running, "en")
+    await chat.photo(review_photo(), caption="Kept")
+    review = await chat.wait_text("Kept", "200 g flour")
+    draft = draft_of(running.db_file, chat.user_id)
+    cases = {c.name: c for c in IMAGE_CASES}
+    for name in DURING_REVIEW:
+        n = chat.count()
+        send_case(running, chat, cases[name])
+        await chat.wait_text(expected("en", cases[name].key), after=n)
+        assert draft_of(running.db_file, chat.user_id) == draft, name
+        assert chat.message(review["message_id"])["text"] == review["text"], name
+    await chat.press(review, "✅ Save")
+    await running.fake.wait_for(
+        lambda: (
+            "“Kept” with 5 ingredients" in (chat.message(review["message_id"]).get("text") or "")
+        ),
+        timeout=STEP_TIMEOUT,
+    )
+    rows = recipes_of(running.db_file, chat.user_id)
+    assert [r for r in rows if r[1] == "Lemon curd"] == before
+    assert len([r for r in rows if r[1] == "Kept"]) == 5
     await others_still_served(running)

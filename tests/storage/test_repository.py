@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from just_ingredients.domain import BoundingBox, DraftStatus, Ingredient
+from just_ingredients.domain import BoundingBox, DraftPage, DraftStatus, Ingredient
 from just_ingredients.storage import Database
 from just_ingredients.storage.tables import IngredientRow, RecipeRow, utcnow
 
@@ -85,7 +85,10 @@ async def test_rename_replace_and_delete(db: Database) -> None:
 
 async def test_draft_lifecycle(db: Database) -> None:
     async with db.transaction() as repo:
-        draft = await repo.create_draft(ALICE, 55, [FLOUR], lang="fr", image_sha256=["ab" * 32])
+        draft = await repo.create_draft(
+            ALICE, 55, [FLOUR], lang="fr", pages=[DraftPage("ab" * 32, "AgAC:1")]
+        )
+        assert draft.recipe_id is None
     async with db.transaction() as repo:
         changed = await repo.update_draft(
             ALICE, draft.id, ingredients=[FLOUR, SALT], awaiting="edit:1", name="Pâte"
@@ -93,7 +96,12 @@ async def test_draft_lifecycle(db: Database) -> None:
         assert changed is not None
         assert changed.ingredients == (FLOUR, SALT)
         assert (changed.awaiting, changed.name, changed.lang) == ("edit:1", "Pâte", "fr")
-        assert changed.image_sha256 == ("ab" * 32,)
+        assert changed.pages == (DraftPage("ab" * 32, "AgAC:1"),)
+        more = await repo.update_draft(
+            ALICE, draft.id, pages=[*changed.pages, DraftPage("cd" * 32, "AgAC:2")]
+        )
+        assert more is not None
+        assert [p.file_id for p in more.pages] == ["AgAC:1", "AgAC:2"]
         latest = await repo.latest_draft(ALICE, 55)
         assert latest is not None
         assert latest.id == draft.id

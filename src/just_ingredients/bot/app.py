@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from just_ingredients.bot import handlers
+from just_ingredients.bot.ocr_queue import OcrQueue
 from just_ingredients.config import Settings
 from just_ingredients.observability import Metrics, get_metrics
 from just_ingredients.vision.engine import OcrPool
@@ -27,8 +28,11 @@ from just_ingredients.web import CountingHTTPXRequest
 
 log = logging.getLogger(__name__)
 
-#: updates handled at once (different chats); one chat's updates are handled in order
+#: updates handled at once (different chats) besides the photos admitted to the OCR queue;
+#: one chat's updates are handled in order
 MAX_CONCURRENT_UPDATES = 16
+#: updates in the process at once, running or waiting for their chat's turn (a backstop)
+UPDATES_WAITING = 2000
 #: extra attempts after a Telegram 5xx (429s are retried by AIORateLimiter)
 SERVER_ERROR_RETRIES = 2
 
@@ -36,12 +40,18 @@ SERVER_ERROR_RETRIES = 2
 class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats, sequential within a chat (a second photo waits for the
     first one's review; two quick button presses apply one after the other). Also times
-    each update in `ji_update_seconds`."""
+    each update in `ji_update_seconds`.
 
-    def __init__(self, max_concurrent_updates: int, metrics: Metrics) -> None:
-        super().__init__(max_concurrent_updates)
+    An update takes one of the ``running`` slots only once it is its chat's turn. PTB's own
+    semaphore (taken before `do_process_update`) is only a backstop of UPDATES_WAITING: were
+    it the bound, a user's photos waiting behind each other would fill it and a /start from
+    someone else would wait behind them."""
+
+    def __init__(self, running: int, metrics: Metrics) -> None:
+        super().__init__(max(running, UPDATES_WAITING))
         #: chat id → (lock, number of updates of that chat running or waiting)
         self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._slots = asyncio.BoundedSemaphore(running)
         self._metrics = metrics
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -49,12 +59,13 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         chat = update.effective_chat if isinstance(update, Update) else None
         try:
             if chat is None:
-                await coroutine
+                async with self._slots:
+                    await coroutine
                 return
             lock, users = self._chats.setdefault(chat.id, (asyncio.Lock(), [0]))
             users[0] += 1
             try:
-                async with lock:
+                async with lock, self._slots:
                     await coroutine
             finally:
                 users[0] -= 1
@@ -88,6 +99,14 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
 
+def update_slots(settings: Settings) -> int:
+    """PTB's bound on updates in flight. Photos hold their slot while they wait for an
+    engine, so the bound leaves MAX_CONCURRENT_UPDATES slots beyond the most photos the OCR
+    queue admits (OCR_WORKERS reading + OCR_QUEUE_LIMIT waiting): a /start or a button press
+    during a burst of photos is answered at once instead of waiting behind them."""
+    return MAX_CONCURRENT_UPDATES + settings.ocr_workers + settings.ocr_queue_limit
+
+
 def build_application(
     settings: Settings,
     db: Any,
@@ -100,8 +119,9 @@ def build_application(
         raise ValueError("TELEGRAM_BOT_TOKEN is required to run the bot")
     metrics = metrics or get_metrics()
     api = settings.telegram_api_url.rstrip("/")
+    slots = update_slots(settings)
     request = CountingHTTPXRequest(
-        connection_pool_size=MAX_CONCURRENT_UPDATES + 4,
+        connection_pool_size=slots + 4,
         connect_timeout=5.0,
         read_timeout=15.0,
         write_timeout=30.0,  # uploads (crops, exports)
@@ -116,7 +136,7 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .request(request)
         .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .concurrent_updates(ChatOrderedUpdateProcessor(MAX_CONCURRENT_UPDATES, metrics))
+        .concurrent_updates(ChatOrderedUpdateProcessor(slots, metrics))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
     )
     if webhook:
@@ -134,7 +154,11 @@ def build_application(
         )
     application = builder.build()
     application.bot_data["deps"] = handlers.Deps(
-        db=db, pool=pool, settings=settings, metrics=metrics
+        db=db,
+        pool=pool,
+        settings=settings,
+        metrics=metrics,
+        ocr_queue=OcrQueue(settings.ocr_workers, settings.ocr_queue_limit),
     )
     handlers.register(application)
     return application

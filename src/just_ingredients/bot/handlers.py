@@ -10,10 +10,12 @@ Deliberate choices:
   private chats;
 - in groups the bot only answers when addressed: a command with `@botname`, a reply to one
   of its messages, or a mention; button presses always work;
-- the Telegram `file_id` of each photo of a draft is kept in the draft's `image_sha256`
-  list as `page:<sha256>:<file_id>` (never the image itself) so that a doubtful line's crop
-  can be cut from a fresh download at edit time; a draft opened to edit a saved recipe
-  carries `recipe:<id>` in the same list.
+- the Telegram `file_id` of each photo of a draft is kept in `Draft.pages` (never the image
+  itself) so that a doubtful line's crop can be cut from a fresh download at edit time; a
+  draft opened to edit a saved recipe carries its id in `Draft.recipe_id`;
+- photos wait for a free OCR engine in a bounded line (`ocr_queue.py`): their senders see
+  their place in it, and beyond OCR_QUEUE_LIMIT a photo is refused before anything is
+  downloaded or stored.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message, MessageEntity, Update, User
@@ -43,6 +45,7 @@ from telegram.ext import (
 
 from just_ingredients import service
 from just_ingredients.bot import keyboards
+from just_ingredients.bot.ocr_queue import OcrBusy, OcrQueue, Seat
 from just_ingredients.bot.views import (
     plain,
     recipe_text,
@@ -51,7 +54,7 @@ from just_ingredients.bot.views import (
     t,
 )
 from just_ingredients.config import Settings
-from just_ingredients.domain import Draft, Ingredient, Lang
+from just_ingredients.domain import Draft, DraftPage, Ingredient, Lang
 from just_ingredients.i18n import pick_lang
 from just_ingredients.observability import Metrics
 from just_ingredients.vision.crops import crop_line
@@ -73,6 +76,14 @@ OCR_FAILURE_REASONS = {
     "OcrError": "crash",
 }
 SEARCH_LIMIT = 10
+#: /export argument → format (no argument: JSON)
+EXPORT_ARGS: dict[str, service.ExportFormat] = {
+    "": "json",
+    "json": "json",
+    "csv": "csv",
+    "md": "md",
+    "markdown": "md",
+}
 COMMANDS = ("start", "help", "recipes", "search", "export", "language", "cancel")
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -86,6 +97,8 @@ class Deps:
     pool: OcrPool | None
     settings: Settings
     metrics: Metrics
+    #: admission to the OCR engines (photos in flight, not conversation state)
+    ocr_queue: OcrQueue = field(default_factory=lambda: OcrQueue(1, 20))
 
 
 def deps(context: Context) -> Deps:
@@ -100,30 +113,6 @@ async def user_lang(context: Context, user: User | None) -> Lang:
         return "en"
     chosen = await service.user_language(deps(context).db, user.id)
     return chosen or pick_lang(user.language_code)
-
-
-# --- draft references kept in Draft.image_sha256 -----------------------------------------
-
-
-def page_ref(sha256: str, file_id: str) -> str:
-    return f"page:{sha256}:{file_id}"
-
-
-def draft_pages(draft: Draft) -> list[tuple[str, str]]:
-    """(sha256, file_id) of each photo of the draft, in order."""
-    pages = []
-    for ref in draft.image_sha256:
-        parts = ref.split(":", 2)
-        if len(parts) == 3 and parts[0] == "page":
-            pages.append((parts[1], parts[2]))
-    return pages
-
-
-def linked_recipe(draft: Draft) -> int | None:
-    for ref in draft.image_sha256:
-        if ref.startswith("recipe:") and ref[7:].isdigit():
-            return int(ref[7:])
-    return None
 
 
 def version(ingredients: tuple[Ingredient, ...]) -> str:
@@ -357,9 +346,10 @@ async def export_command(update: Update, context: Context) -> None:
     assert user is not None
     lang = await user_lang(context, user)
     d = deps(context)
-    fmt: service.ExportFormat = "json"
-    if context.args and context.args[0].lower() in ("md", "markdown"):
-        fmt = "md"
+    fmt = EXPORT_ARGS.get(context.args[0].lower() if context.args else "")
+    if fmt is None:
+        await message.reply_text(t(lang, "export_usage"))
+        return
     total = (await service.list_recipes(d.db, user.id, limit=1)).total
     if not total:
         await message.reply_text(t(lang, "export_empty"))
@@ -446,6 +436,30 @@ async def on_photo(update: Update, context: Context) -> None:
     if media.file_size is not None and media.file_size > limit:
         await message.reply_text(too_large)
         return
+    try:
+        seat = d.ocr_queue.reserve()
+    except OcrBusy:  # refused before anything is downloaded or stored: nothing half done
+        d.metrics.ocr_failures.labels(reason="busy").inc()
+        await message.reply_text(t(lang, "ocr_busy"))
+        return
+    try:
+        await read_photo(update, context, lang, seat, too_large)
+    finally:
+        seat.release()
+
+
+async def read_photo(
+    update: Update, context: Context, lang: Lang, seat: Seat, too_large: str
+) -> None:
+    """Download the photo, wait for an engine (telling the user their place in the line when
+    all are busy), read it and show the review in place of the "Reading…" message."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    d = deps(context)
+    media = message.photo[-1] if message.photo else message.document
+    assert media is not None
+    limit = min(TELEGRAM_DOWNLOAD_LIMIT, d.settings.max_image_bytes)
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
     status = await message.reply_text(t(lang, "reading_photo"))
 
@@ -466,6 +480,14 @@ async def on_photo(update: Update, context: Context) -> None:
     if d.pool is None:
         await tell(t(lang, "ocr_failed"))
         return
+
+    async def queued(position: int) -> None:
+        with contextlib.suppress(TelegramError):
+            await tell(t(lang, "ocr_queued", position=position))
+
+    if await seat.wait_turn(queued):
+        with contextlib.suppress(TelegramError):
+            await tell(t(lang, "reading_photo"))
     typing_task = asyncio.create_task(keep_typing(context.bot, message.chat_id))
     try:
         scan = await service.scan_image(
@@ -482,11 +504,12 @@ async def on_photo(update: Update, context: Context) -> None:
         return
     finally:
         typing_task.cancel()
+        seat.release()  # the engine is free for the next photo; the rest is database work
         del data  # the image is not kept; edits re-download it by file_id
     if not scan.cached:
         d.metrics.ocr_seconds.observe(scan.engine_seconds)
     d.metrics.ingredients_extracted.inc(len(scan.ingredients))
-    ref = page_ref(scan.sha256, media.file_id)
+    page = DraftPage(scan.sha256, media.file_id)
     draft = await service.current_draft(d.db, user.id, message.chat_id)
     if draft is not None and draft.awaiting != "rename":
         if not scan.ingredients:
@@ -497,7 +520,7 @@ async def on_photo(update: Update, context: Context) -> None:
             user.id,
             draft.id,
             ingredients=(*draft.ingredients, *scan.ingredients),
-            image_sha256=(*draft.image_sha256, ref),
+            pages=(*draft.pages, page),
             awaiting=None,
         )
         note = t(lang, "review_added", count=len(scan.ingredients))
@@ -516,7 +539,7 @@ async def on_photo(update: Update, context: Context) -> None:
         name=caption_name(message.caption, context.bot.username),
         lang=scan.lang,
         message_id=status.message_id,
-        image_sha256=[ref],
+        pages=[page],
     )
     await show_review(context, draft, lang, edit_id=status.message_id)
 
@@ -581,7 +604,7 @@ async def on_text(update: Update, context: Context) -> None:
 
 async def finish_rename(context: Context, draft: Draft, name: str, lang: Lang) -> None:
     d = deps(context)
-    recipe_id = linked_recipe(draft)
+    recipe_id = draft.recipe_id
     try:
         if recipe_id is None:
             raise service.RecipeNotFound(0, draft.user_id)
@@ -604,7 +627,7 @@ async def finish_rename(context: Context, draft: Draft, name: str, lang: Lang) -
 
 async def save_draft(context: Context, draft: Draft, lang: Lang, *, edit_id: int | None) -> None:
     d = deps(context)
-    recipe_id = linked_recipe(draft)
+    recipe_id = draft.recipe_id
     if recipe_id is not None:
         recipe = await service.apply_draft_to_recipe(d.db, draft.user_id, draft.id, recipe_id)
         text = t(lang, "recipe_updated", name=recipe.name)
@@ -714,17 +737,16 @@ async def ask_line(context: Context, draft: Draft, n: int, lang: Lang) -> None:
 async def line_crop(context: Context, draft: Draft, item: Ingredient) -> bytes | None:
     """The crop of `item` from the photo it came from, downloaded again by file_id."""
     d = deps(context)
-    pages = draft_pages(draft)
+    pages = [p for p in draft.pages if p.file_id]
     assert item.bbox is not None
-    for sha256, file_id in pages:
-        file = await context.bot.get_file(file_id)
+    for page in pages:
+        file = await context.bot.get_file(page.file_id)
         data = bytes(await file.download_as_bytearray())
         if len(pages) > 1 and d.pool is not None:
             # several photos: find the one whose reading (cached by sha256) has this line
             scan = await service.scan_image(d.pool, data, db=d.db)
             if not any(i.bbox == item.bbox and i.raw == item.raw for i in scan.ingredients):
                 continue
-        del sha256
         return await asyncio.to_thread(
             crop_line, data, item.bbox, max_bytes=d.settings.max_image_bytes
         )
@@ -845,7 +867,7 @@ async def recipe_button(
             recipe.ingredients if action == "edit" else (),
             name=recipe.name,
             lang=recipe.lang,
-            image_sha256=[f"recipe:{recipe.id}"],
+            recipe_id=recipe.id,
         )
         if action == "ren":
             await service.update_draft(d.db, user_id, draft.id, awaiting="rename")

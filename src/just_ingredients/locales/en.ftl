@@ -24,7 +24,7 @@ cmd_start = Start: what this bot does
 cmd_help = All commands
 cmd_recipes = Your saved recipes
 cmd_search = Search your recipes: /search flour
-cmd_export = Download your recipes (JSON or Markdown)
+cmd_export = Download your recipes (JSON, CSV or Markdown)
 cmd_language = Choose the language
 cmd_cancel = Stop the current review or question
 start = Hello { $name }! Send me a photo of a recipe's ingredient list and I'll turn it into a recipe you can edit, save and search. Add a caption to name the recipe.
@@ -36,12 +36,14 @@ help =
     /help — this list
     /recipes — your saved recipes
     /search TEXT — search your recipes by name or ingredient
-    /export — download your recipes (/export md for Markdown)
+    /export — download your recipes (/export csv for a spreadsheet, /export md for Markdown)
     /language — choose English or French
     /cancel — stop the current review or question
 
 ## Bot: reading a photo and the review
 reading_photo = 📷 Reading your photo…
+ocr_queued = ⏳ Many photos are being read right now — yours is number { $position } in the queue. I'll answer here.
+ocr_busy = I'm reading too many photos right now. Please send yours again in a minute.
 review_untitled = Untitled recipe
 review_header = { $count ->
     [one] 1 ingredient
@@ -108,6 +110,7 @@ ask_recipe_name = Send the new name for “{ $name }”.
 search_usage = Send /search followed by words, e.g. /search flour
 search_none = No recipe matches “{ $query }”.
 search_results = Recipes matching “{ $query }” ({ $total }):
+export_usage = Choose a format: /export (JSON), /export csv (spreadsheet) or /export md (Markdown).
 export_empty = You have no recipes to export yet.
 export_caption = { $count ->
     [one] Your recipe.

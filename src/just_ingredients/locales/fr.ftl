@@ -24,7 +24,7 @@ cmd_start = Démarrer : ce que fait ce bot
 cmd_help = Toutes les commandes
 cmd_recipes = Vos recettes enregistrées
 cmd_search = Chercher dans vos recettes : /search farine
-cmd_export = Télécharger vos recettes (JSON ou Markdown)
+cmd_export = Télécharger vos recettes (JSON, CSV ou Markdown)
 cmd_language = Choisir la langue
 cmd_cancel = Arrêter la relecture ou la question en cours
 start = Bonjour { $name } ! Envoyez-moi la photo de la liste d'ingrédients d'une recette : j'en fais une recette à corriger, enregistrer et retrouver. Ajoutez une légende pour lui donner un nom.
@@ -36,12 +36,14 @@ help =
     /help — cette liste
     /recipes — vos recettes enregistrées
     /search TEXTE — chercher une recette par nom ou ingrédient
-    /export — télécharger vos recettes (/export md pour Markdown)
+    /export — télécharger vos recettes (/export csv pour un tableur, /export md pour Markdown)
     /language — choisir le français ou l'anglais
     /cancel — arrêter la relecture ou la question en cours
 
 ## Bot: reading a photo and the review
 reading_photo = 📷 Lecture de votre photo…
+ocr_queued = ⏳ Beaucoup de photos sont en cours de lecture — la vôtre est numéro { $position } dans la file. Je répondrai ici.
+ocr_busy = Je lis trop de photos en ce moment. Renvoyez la vôtre dans une minute.
 review_untitled = Recette sans nom
 review_header = { $count ->
     [one] 1 ingrédient
@@ -108,6 +110,7 @@ ask_recipe_name = Envoyez le nouveau nom de « { $name } ».
 search_usage = Envoyez /search suivi de mots, par ex. /search farine
 search_none = Aucune recette ne correspond à « { $query } ».
 search_results = Recettes correspondant à « { $query } » ({ $total }) :
+export_usage = Choisissez un format : /export (JSON), /export csv (tableur) ou /export md (Markdown).
 export_empty = Vous n'avez encore aucune recette à exporter.
 export_caption = { $count ->
     [one] Votre recette.

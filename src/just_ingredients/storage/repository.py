@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from just_ingredients.domain import Draft, DraftStatus, Ingredient, Lang, Recipe
+from just_ingredients.domain import Draft, DraftPage, DraftStatus, Ingredient, Lang, Recipe
 from just_ingredients.storage import search
 from just_ingredients.storage.tables import (
     CallbackKeyRow,
@@ -319,7 +319,8 @@ class Repository:
         name: str | None = None,
         lang: Lang = "en",
         message_id: int | None = None,
-        image_sha256: Sequence[str] = (),
+        pages: Sequence[DraftPage] = (),
+        recipe_id: int | None = None,
     ) -> Draft:
         user_id = await self.ensure_user(owner)
         now = utcnow()
@@ -332,7 +333,8 @@ class Repository:
             ingredients=[i.to_json() for i in ingredients],
             status=DraftStatus.REVIEWING.value,
             awaiting=None,
-            image_sha256=list(image_sha256),
+            pages=[p.to_json() for p in pages],
+            recipe_id=recipe_id,
             created_at=now,
             updated_at=now,
         )
@@ -372,7 +374,7 @@ class Repository:
 
     async def update_draft(self, owner: int, draft_id: int, **changes: Any) -> Draft | None:
         """Change fields of a draft: ingredients, name, lang, message_id, status, awaiting,
-        image_sha256, recipe_id."""
+        pages, recipe_id."""
         allowed = {
             "ingredients",
             "name",
@@ -380,7 +382,7 @@ class Repository:
             "message_id",
             "status",
             "awaiting",
-            "image_sha256",
+            "pages",
             "recipe_id",
         }
         unknown = set(changes) - allowed
@@ -393,8 +395,8 @@ class Repository:
             changes["ingredients"] = [i.to_json() for i in changes["ingredients"]]
         if "status" in changes:
             changes["status"] = DraftStatus(changes["status"]).value
-        if "image_sha256" in changes:
-            changes["image_sha256"] = list(changes["image_sha256"])
+        if "pages" in changes:
+            changes["pages"] = [p.to_json() for p in changes["pages"]]
         for key, value in changes.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
@@ -574,7 +576,8 @@ def _draft(row: DraftRow, owner: int) -> Draft:
         message_id=row.message_id,
         status=DraftStatus(row.status),
         awaiting=row.awaiting,
-        image_sha256=tuple(row.image_sha256),
+        pages=tuple(DraftPage.from_json(p) for p in row.pages),
+        recipe_id=row.recipe_id,
         created_at=aware(row.created_at),
     )
 

@@ -140,7 +140,9 @@ class DraftRow(Base):
     ingredients: Mapped[list[Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     awaiting: Mapped[str | None] = mapped_column(String(32))
-    image_sha256: Mapped[list[Any]] = mapped_column(JSON)
+    #: [{"sha256": …, "file_id": …}] per photo (domain.DraftPage)
+    pages: Mapped[list[Any]] = mapped_column(JSON)
+    #: the recipe being edited, or the one the draft became once saved
     recipe_id: Mapped[int | None] = mapped_column(ForeignKey("recipes.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

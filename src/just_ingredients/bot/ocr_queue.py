@@ -1,0 +1,111 @@
+"""Admission to the OCR engines for photos sent to the bot (issue #8).
+
+At most ``workers`` photos are read at a time (one per engine of the `OcrPool`); the next
+``limit`` wait in arrival order and their senders are told their place in the line; beyond
+that a photo is refused straight away (the user is asked to send it again in a minute) so
+that a burst never piles up unbounded work, update slots or OCR timeouts.
+
+    seat = queue.reserve()            # OcrBusy when workers + limit photos are already in
+    try:
+        ...download...
+        await seat.wait_turn(on_queued)  # on_queued(position) when it has to wait
+        ...read...
+    finally:
+        seat.release()
+
+The queue lives in the process (it only orders work in flight; nothing of a conversation is
+kept here): a restart simply empties it, and a photo that was waiting is redelivered by
+Telegram or was never acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+
+class OcrBusy(Exception):
+    """Every engine is busy and the waiting line is full."""
+
+
+class Seat:
+    """One photo's place: counted from `reserve` until `release`."""
+
+    def __init__(self, queue: OcrQueue) -> None:
+        self._queue = queue
+        self._turn: asyncio.Future[None] | None = None
+        self.reading = False
+        self.released = False
+
+    async def wait_turn(self, on_queued: Callable[[int], Awaitable[None]] | None = None) -> bool:
+        """Wait until an engine is free for this photo. Calls ``on_queued(position)`` (1 =
+        next) when it has to wait. Returns whether it waited."""
+        q = self._queue
+        if self.reading:
+            return False
+        if q._reading < q.workers and not q._waiting:
+            q._reading += 1
+            self.reading = True
+            return False
+        self._turn = asyncio.get_running_loop().create_future()
+        q._waiting.append(self)
+        if on_queued is not None:
+            await on_queued(len(q._waiting))
+        await self._turn  # cancelled: `release` takes it out of the line
+        return True
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        q = self._queue
+        q._seats -= 1
+        if self.reading:
+            self.reading = False
+            q._reading -= 1
+        elif self in q._waiting:
+            q._waiting.remove(self)
+        q._admit_next()
+
+
+class OcrQueue:
+    """``workers`` photos read at once, up to ``limit`` more waiting, the rest refused."""
+
+    def __init__(self, workers: int, limit: int) -> None:
+        if workers < 1 or limit < 0:
+            raise ValueError("workers must be >= 1 and limit >= 0")
+        self.workers = workers
+        self.limit = limit
+        self._seats = 0  # reserved: downloading, waiting or being read
+        self._reading = 0
+        self._waiting: deque[Seat] = deque()
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.limit
+
+    @property
+    def reading(self) -> int:
+        return self._reading
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def reserve(self) -> Seat:
+        """A seat for one photo, or `OcrBusy` when ``workers + limit`` are already taken."""
+        if self._seats >= self.capacity:
+            raise OcrBusy
+        self._seats += 1
+        return Seat(self)
+
+    def _admit_next(self) -> None:
+        while self._waiting and self._reading < self.workers:
+            seat = self._waiting.popleft()
+            turn = seat._turn
+            if turn is None or turn.done():  # cancelled while waiting
+                continue
+            self._reading += 1
+            seat.reading = True
+            turn.set_result(None)

@@ -1,0 +1,104 @@
+"""The OCR admission queue: engines first, then a bounded line in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from telegram import Chat, Message, Update
+
+from just_ingredients.bot.app import (
+    MAX_CONCURRENT_UPDATES,
+    ChatOrderedUpdateProcessor,
+    update_slots,
+)
+from just_ingredients.bot.ocr_queue import OcrBusy, OcrQueue
+from just_ingredients.config import Settings
+from just_ingredients.observability import get_metrics
+
+
+async def test_photos_wait_in_arrival_order_and_are_told_their_place() -> None:
+    queue = OcrQueue(workers=1, limit=2)
+    first, second, third = queue.reserve(), queue.reserve(), queue.reserve()
+    assert await first.wait_turn() is False  # a free engine: no wait, no notice
+    places: list[int] = []
+
+    async def told(position: int) -> None:
+        places.append(position)
+
+    waiting = [asyncio.create_task(s.wait_turn(told)) for s in (second, third)]
+    await asyncio.sleep(0)
+    assert places == [1, 2]
+    assert (queue.reading, queue.waiting) == (1, 2)
+    first.release()
+    await asyncio.sleep(0)
+    assert waiting[0].done()
+    assert not waiting[1].done()
+    second.release()
+    assert await waiting[1] is True
+    third.release()
+    assert (queue.reading, queue.waiting) == (0, 0)
+
+
+async def test_beyond_the_limit_a_photo_is_refused_and_a_released_seat_is_reusable() -> None:
+    queue = OcrQueue(workers=1, limit=1)
+    seats = [queue.reserve(), queue.reserve()]
+    with pytest.raises(OcrBusy):
+        queue.reserve()
+    seats[0].release()
+    seats[0].release()  # twice is harmless
+    queue.reserve()
+    with pytest.raises(OcrBusy):
+        queue.reserve()
+
+
+async def test_a_photo_cancelled_while_waiting_leaves_the_line() -> None:
+    queue = OcrQueue(workers=1, limit=2)
+    reading, gone, next_ = queue.reserve(), queue.reserve(), queue.reserve()
+    await reading.wait_turn()
+    cancelled = asyncio.create_task(gone.wait_turn())
+    later = asyncio.create_task(next_.wait_turn())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    gone.release()
+    reading.release()
+    assert await later is True
+    assert (queue.reading, queue.waiting) == (1, 0)
+
+
+def test_ptb_keeps_update_slots_free_beyond_the_admitted_photos() -> None:
+    settings = Settings(ocr_workers=2, ocr_queue_limit=20)
+    assert update_slots(settings) == MAX_CONCURRENT_UPDATES + 22
+
+
+def _update(update_id: int, chat_id: int) -> Update:
+    chat = Chat(chat_id, "private")
+    message = Message(update_id, datetime.now(UTC), chat, text="x")
+    return Update(update_id, message=message)
+
+
+async def test_updates_waiting_for_their_chat_do_not_take_the_slots_of_other_chats() -> None:
+    processor = ChatOrderedUpdateProcessor(2, get_metrics())
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def handle(update_id: int, wait: bool) -> None:
+        if wait:
+            await release.wait()
+        done.append(update_id)
+
+    # one user's five photos: the first runs, the others wait for their turn in the chat
+    busy = [
+        asyncio.create_task(processor.process_update(_update(i, 1), handle(i, True)))
+        for i in range(1, 6)
+    ]
+    await asyncio.sleep(0.01)
+    other = processor.process_update(_update(10, 2), handle(10, False))
+    await asyncio.wait_for(other, timeout=1.0)  # answered while the photos still wait
+    assert done == [10]
+    release.set()
+    await asyncio.gather(*busy)
+    assert done == [10, 1, 2, 3, 4, 5]
