@@ -113,12 +113,6 @@ def test_typed_lines_are_parsed_or_refused_with_a_message_key(text: str) -> None
             _sane(item)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parsing/language.py _FR_SUFFIX_RE `[^\\W\\d_]{2,}(?:eaux|…)\\b` backtracks "
-    "O(n²) from every position of a long word: 20 OCR lines of one 2500-letter word take ~5 s "
-    "in parse_text, which scan_image runs on the event loop (the whole bot stalls)",
-)
 def test_long_ocr_words_are_parsed_in_linear_time() -> None:
     """A wide picture (25000×1250 px is within the 40 MP and 1:20 limits) can hold lines
     that Tesseract reads as one long word; parsing them must stay fast."""

@@ -181,3 +181,23 @@ def test_heic_magic_detected() -> None:
     assert sniff_format(header) == "HEIF"
     with pytest.raises(ImageRejected):  # not a real HEIC body
         load_image(header + b"\x00" * 64)
+
+
+def test_truncated_or_headerless_heic_is_corrupt_not_a_crash() -> None:
+    """Found by the intake fuzzer: libheif raises EOFError / IndexError on such bytes."""
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    from just_ingredients.vision.intake import CorruptImage, load_image
+
+    out = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("RGB", (64, 64), "white")).save(out, quality=50)
+    heic = out.getvalue()
+    cut = heic[: len(heic) - 8]  # the coded picture is cut short
+    at = heic.index(b"ipma") + 8  # after the box type and version/flags: entry_count
+    no_properties = heic[:at] + b"\x00\x00\x00\x00" + heic[at + 4 :]  # libheif: IndexError
+    for data in (cut, no_properties):
+        with pytest.raises(CorruptImage):
+            load_image(data)
