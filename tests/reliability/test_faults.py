@@ -105,12 +105,6 @@ async def _is(bot: BotProcess, expected: int) -> bool:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: run_bot awaits db.prepare() before serving anything, so PostgreSQL down at "
-    "start makes the process exit (Fly restart loop) instead of live=200/ready=503 and "
-    "recovering by itself",
-)
 async def test_postgres_down_at_start_live_up_ready_down_then_recovers(
     fake: FakeTelegram, make_bot: Callable[..., BotProcess], pg_cluster: ThrowawayCluster
 ) -> None:

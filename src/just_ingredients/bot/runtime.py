@@ -40,7 +40,7 @@ from just_ingredients.shutdown import (
     stopping_middleware,
     track_update_processor,
 )
-from just_ingredients.storage import Database
+from just_ingredients.storage import Database, DatabaseUnavailable
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.web import (
     DATABASE_CHECK_CACHE_SECONDS,
@@ -54,12 +54,12 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]
 DEFAULT_WEBHOOK_PATH = "/telegram"
-#: how long SIGTERM waits for the updates in flight (Fly's kill_timeout is 45 s: this leaves
-#: time to stop PTB, close the pools and exit 0 before SIGKILL)
 #: processed update ids and button keys older than this are forgotten (Telegram redelivers
 #: for 24 h; a review's buttons keep working for a month)
 FORGET_STATE_AFTER = timedelta(days=30)
 FORGET_STATE_EVERY_SECONDS = 6 * 3600.0
+#: waits between start-up attempts to reach the database (the last one repeats)
+DATABASE_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 
 class StartupError(RuntimeError):
@@ -92,6 +92,31 @@ async def forget_old_state_periodically(
         await asyncio.sleep(every)
 
 
+async def wait_for_database(db: Database, stop: asyncio.Event) -> bool:
+    """`db.prepare()` until it works: True once ready, False if asked to stop first.
+
+    An unreachable server is waited for while the health server runs (live answers, ready
+    names the database), so a database that starts after the bot — or restarts — needs no
+    crash loop. A schema behind head or a bad URL is raised: waiting would not fix them.
+    """
+    attempt = 0
+    while True:
+        try:
+            await db.prepare()
+        except DatabaseUnavailable as error:
+            if attempt == 0:
+                log.warning("database unreachable at start, waiting for it: %s", error)
+            delay = DATABASE_RETRY_SECONDS[min(attempt, len(DATABASE_RETRY_SECONDS) - 1)]
+            attempt += 1
+        else:
+            if attempt:
+                log.info("database reachable", extra={"attempts": attempt + 1})
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return False
+
+
 async def run_bot(settings: Settings, mode: Mode) -> None:
     if settings.telegram_bot_token is None:
         raise StartupError("TELEGRAM_BOT_TOKEN is not set")
@@ -106,8 +131,8 @@ async def run_bot(settings: Settings, mode: Mode) -> None:
     ]
     alerts = AdminAlerts(application.bot.send_message, settings.admin_chat_id, secrets=secrets_)
     application.bot_data["alerts"] = alerts
-    # start-up work in parallel: the OCR engine loads in a thread while the database is
-    # checked and the bot introduces itself to Telegram (getMe)
+    # start-up work in parallel: the OCR engine loads in a thread while the bot introduces
+    # itself to Telegram (getMe); the database is waited for once the health server runs
     loading = asyncio.create_task(
         asyncio.to_thread(
             OcrPool,
@@ -119,8 +144,7 @@ async def run_bot(settings: Settings, mode: Mode) -> None:
     )
     pool: OcrPool | None = None
     try:
-        # SchemaOutOfDate names `just-ingredients migrate`
-        await asyncio.gather(db.prepare(), application.initialize())
+        await application.initialize()
         pool = await loading
         application.bot_data["deps"].pool = pool
         watch_circuit(pool.breaker, alerts=alerts, metrics=metrics)
@@ -206,6 +230,9 @@ async def _serve(
         metrics_port=settings.metrics_port,
     ):
         try:
+            # SchemaOutOfDate (raised) names `just-ingredients migrate`
+            if not await wait_for_database(db, stop):
+                return
             await application.start()
             if mode == "webhook":
                 assert settings.webhook_url is not None
