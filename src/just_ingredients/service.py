@@ -6,6 +6,7 @@ over them. Every recipe and draft use case takes the owner's Telegram id.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -437,7 +438,8 @@ async def scan_image(
                     engine_seconds=seconds,
                     owner=user_id,
                 )
-    parsed = parse_text(text, lang)
+    # OCR text can be long and odd (a wide photo of one long "word"): parse it off the loop
+    parsed = await asyncio.to_thread(parse_text, text, lang)
     return ScanResult(
         source=source,
         sha256=sha256,
