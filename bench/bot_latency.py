@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,16 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram  # noqa: E402
+from tests.support import free_port  # noqa: E402
 
 SECRET = "bench-secret-token"
 TARGET_REPLY_MS = 30.0
 TARGET_START_S = 1.5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def spawn(

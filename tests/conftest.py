@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import make_url, text
+from tests.support import free_port
 
 from just_ingredients.storage import Database, upgrade
 
@@ -59,12 +60,6 @@ def _pg_bin(name: str) -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _OwnServer:
     """A PostgreSQL cluster in a temp dir, for machines without a running server."""
 
@@ -74,7 +69,7 @@ class _OwnServer:
             raise RuntimeError("no PostgreSQL server reachable and no initdb/pg_ctl found")
         self.pg_ctl = pg_ctl
         self.dir = Path(tempfile.mkdtemp(prefix="ji-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             if shutil.which("su") is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -17,34 +16,20 @@ from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
+from tests.support import free_port, render_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "photos"
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 WEBHOOK_SECRET = "s3cret-Webhook_token"
 START_TIMEOUT = 30.0
 STEP_TIMEOUT = 20.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def render(lines: list[str], size: int = 30) -> bytes:
     """A PNG of `lines` in DejaVu Sans, black on white (what a clean photo reads like)."""
-    face = ImageFont.truetype(str(FONT_DIR / "DejaVuSans.ttf"), size)
-    width = max(int(face.getlength(line)) for line in lines) + 80
-    img = Image.new("RGB", (width, len(lines) * int(size * 1.6) + 80), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((40, 40 + i * int(size * 1.6)), line, font=face, fill=(15, 15, 15))
-    out = io.BytesIO()
-    img.save(out, format="PNG")
-    return out.getvalue()
+    return render_lines(lines, size)
 
 
 #: a clean list whose third line is doubtful for the parser ("Cups water": a unit, no number)

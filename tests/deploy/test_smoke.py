@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web as aioweb
 from tests.fakes.telegram import FakeTelegram
+from tests.support import free_port
 
 from just_ingredients import web
 from just_ingredients.config import WEBHOOK_PATH
@@ -33,12 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "samples" / "photos" / "crepes_fr.jpg"
 ADMIN = 4242
 SECRET = "smoke-secret_123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

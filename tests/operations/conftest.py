@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import io
 import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,36 +27,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
+from tests.support import free_port, render_lines
 
 ROOT = Path(__file__).resolve().parents[2]
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 WEBHOOK_SECRET = "ops-Webhook_secret-123"
 START_TIMEOUT = 60.0
 #: what the tests allow between SIGTERM and the exit: Fly's kill_timeout (deploy/fly.*.toml)
 SHUTDOWN_GRACE = 45.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def render(lines: list[str], size: int = 34, repeat: int = 1) -> bytes:
     """A PNG of ``lines`` (``repeat`` times, for a long OCR job), black on white."""
-    face = ImageFont.truetype(str(FONT), size) if FONT.exists() else ImageFont.load_default()
-    all_lines = lines * repeat
-    width = max(int(face.getlength(line)) for line in all_lines) + 80
-    height = len(all_lines) * int(size * 1.6) + 80
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(all_lines):
-        draw.text((40, 40 + i * int(size * 1.6)), line, font=face, fill=(15, 15, 15))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    return render_lines(lines, size, repeat)
 
 
 def _base_env() -> dict[str, str]:
