@@ -19,9 +19,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,73 +31,35 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.botproc import DROP_ENV, BotProcess  # noqa: E402
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram  # noqa: E402
-from tests.support import free_port  # noqa: E402
 
 SECRET = "bench-secret-token"
 TARGET_REPLY_MS = 30.0
 TARGET_START_S = 1.5
 
 
-def spawn(
-    fake: FakeTelegram, database_url: str, tmp: Path, *, bytecode: bool = True
-) -> tuple[subprocess.Popen[bytes], int]:
-    """Start the bot. With `bytecode`, compiled modules are cached (in a private prefix), as
-    in the Docker image (`UV_COMPILE_BYTECODE=1`); without, every start compiles all sources
-    (what `PYTHONDONTWRITEBYTECODE=1` does to a dev shell)."""
-    health = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+def launcher(fake: FakeTelegram, database_url: str, tmp: Path, *, bytecode: bool) -> BotProcess:
+    """The bot in webhook mode. With `bytecode`, compiled modules are cached (in a private
+    prefix), as in the Docker image (`UV_COMPILE_BYTECODE=1`); without, every start compiles
+    all sources (what `PYTHONDONTWRITEBYTECODE=1` does to a dev shell)."""
+    env = {"LOG_LEVEL": "WARNING"}
     if bytecode:
         env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_API_URL=fake.url,
-        DATABASE_URL=database_url,
-        HEALTH_PORT=str(health),
-        METRICS_PORT=str(free_port()),
-        WEBHOOK_URL=f"http://127.0.0.1:{health}/telegram",
-        WEBHOOK_SECRET=SECRET,
-        OCR_WORKERS="1",
-        OMP_THREAD_LIMIT="1",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT / "src"),
+    return BotProcess(
+        fake,
+        database_url,
+        tmp,
+        "webhook",
+        env,
+        webhook_secret=SECRET,
+        start_timeout=120.0,
+        poll_interval=0.005,
+        drop_env=(*DROP_ENV, "PYTHONDONTWRITEBYTECODE"),
+        name="bot-cached" if bytecode else "bot-cold",
     )
-    log = (tmp / "bot.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "just_ingredients", "bot", "--webhook"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp,
-    )
-    return process, health
-
-
-async def wait_ready(
-    session: aiohttp.ClientSession, process: subprocess.Popen[bytes], port: int
-) -> None:
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the bot exited with {process.returncode}")
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/health/ready") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.005)
-
-
-async def stop(fake: FakeTelegram, process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        await fake.wait_for(lambda: process.poll() is not None, timeout=15)
-    except TimeoutError:
-        process.kill()
-        process.wait()
 
 
 async def post(session: aiohttp.ClientSession, url: str, update: dict[str, Any]) -> None:
@@ -124,25 +84,24 @@ async def main(runs: int, starts: int, database_url: str | None, interval: float
         tmp = Path(tmp_dir)
         url = database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
         async with FakeTelegram(DEFAULT_TOKEN) as fake, aiohttp.ClientSession() as session:
+            bot = launcher(fake, url, tmp, bytecode=True)
+            cold = launcher(fake, url, tmp, bytecode=False)
             # first start: creates the schema (SQLite) and fills the bytecode cache
-            process, port = spawn(fake, url, tmp)
-            await wait_ready(session, process, port)
-            await stop(fake, process)
+            await bot.start()
+            await bot.stop()
             cold_times = []
             for _ in range(starts):
                 began = time.perf_counter()
-                process, port = spawn(fake, url, tmp, bytecode=False)
-                await wait_ready(session, process, port)
+                await cold.start()
                 cold_times.append(time.perf_counter() - began)
-                await stop(fake, process)
+                await cold.stop()
             start_times = []
             for _ in range(starts):
                 began = time.perf_counter()
-                process, port = spawn(fake, url, tmp)
-                await wait_ready(session, process, port)
+                await bot.start()
                 start_times.append(time.perf_counter() - began)
                 if len(start_times) < starts:
-                    await stop(fake, process)
+                    await bot.stop()
             webhook = fake.webhook["url"]
             await fake.wait_for(lambda: fake.webhook["url"])
             webhook = fake.webhook["url"]
@@ -183,7 +142,7 @@ async def main(runs: int, starts: int, database_url: str | None, interval: float
                 )
                 if i >= 3:
                     callback_ms.append((time.perf_counter() - began) * 1000)
-            await stop(fake, process)
+            await bot.stop()
 
     rows.append(summary("start → /health/ready 200", start_times, "s", TARGET_START_S))
     rows.append(summary("  same, no bytecode cache", cold_times, "s", None))

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
-from tests.bot.conftest import BotProcess  # noqa: E402
+from tests.botproc import BotProcess  # noqa: E402
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

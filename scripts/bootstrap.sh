@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what just-ingredients needs on a fresh Debian machine, then syncs the venv.
 #   scripts/bootstrap.sh          runtime needs (Tesseract with eng+fra data, Python venv)
-#   scripts/bootstrap.sh --dev    also what the tests need (PostgreSQL server binaries)
+#   scripts/bootstrap.sh --dev    also what the tests need (PostgreSQL server binaries, shellcheck)
 # System packages are installed through apt only when missing and only when run as root;
 # Python packages go into ./.venv, pinned by uv.lock.
 set -euo pipefail
@@ -26,6 +26,8 @@ if [ "$dev" = 1 ]; then
   if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql postgresql-contrib)
   fi
+  # the deploy scripts' tests lint them with shellcheck
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

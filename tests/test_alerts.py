@@ -12,15 +12,20 @@ import aiohttp
 import pytest
 from tests.fakes.telegram import FakeTelegram, plain_text
 
+from just_ingredients import __version__
 from just_ingredients.alerts import (
     MAX_MESSAGE_LENGTH,
     AdminAlerts,
+    Release,
+    _context_line,
     alerting_check,
     alerting_error_handler,
     format_alert,
+    release_info,
     telegram_sender,
     watch_circuit,
 )
+from just_ingredients.config import Settings
 from just_ingredients.observability import create_metrics
 from just_ingredients.vision.breaker import CircuitBreaker
 
@@ -211,14 +216,15 @@ async def test_the_token_never_appears_in_an_alert(
 
 
 async def test_startup_names_version_and_fly_release(
-    fake: FakeTelegram, session: aiohttp.ClientSession
+    fake: FakeTelegram, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {
+    for name, value in {
         "FLY_RELEASE_VERSION": "42",
         "FLY_IMAGE_REF": "registry.fly.io/ji:deployment-01",
         "FLY_APP_NAME": "ji-prod",
-    }
-    alerts = make_alerts(fake, session, environ=env)
+    }.items():
+        monkeypatch.setenv(name, value)
+    alerts = make_alerts(fake, session, release=Release.from_settings(Settings()))
     alerts.startup(mode="webhook")
     await alerts.flush()
     text = texts(fake)[0]
@@ -227,6 +233,26 @@ async def test_startup_names_version_and_fly_release(
     assert "release v42" in text
     assert "registry.fly.io/ji:deployment-01" in text
     assert "ji-prod" in text
+
+
+def test_release_info_and_context_line_come_from_the_fly_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLY_APP_NAME", "ji-prod")
+    monkeypatch.setenv("FLY_MACHINE_ID", "e7843d41c0e889")
+    monkeypatch.setenv("FLY_REGION", "cdg")
+    monkeypatch.setenv("FLY_IMAGE_REF", "")  # empty: as if unset
+    release = Release.from_settings(Settings())
+    assert release == Release(app="ji-prod", machine="e7843d41c0e889", region="cdg")
+    assert release_info(release) == {
+        "version": __version__,
+        "app": "ji-prod",
+        "machine": "e7843d41c0e889",
+        "region": "cdg",
+    }
+    assert _context_line(release) == "ji-prod · e7843d41c0e889 · cdg"
+    assert release_info(Release()) == {"version": __version__}
+    assert _context_line(Release()) is None
 
 
 async def test_ptb_error_handler_reports_the_update_id(

@@ -48,10 +48,11 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from just_ingredients.config import Settings, get_settings
 from just_ingredients.observability import REDACTOR, Redactor
 
 if TYPE_CHECKING:
@@ -221,27 +222,54 @@ def _exception_site(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:80] if str(exc) else ""
 
 
-def release_info(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Version and, on Fly.io, the release, image, app, machine and region."""
+@dataclass(frozen=True)
+class Release:
+    """Where this process runs, as Fly.io tells its machines (``FLY_*``, read by
+    :class:`~just_ingredients.config.Settings`); all None elsewhere."""
+
+    app: str | None = None
+    machine: str | None = None
+    region: str | None = None
+    image: str | None = None
+    release: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Release:
+        return cls(
+            app=settings.fly_app_name,
+            machine=settings.fly_machine_id,
+            region=settings.fly_region,
+            image=settings.fly_image_ref,
+            release=settings.fly_release_version,
+        )
+
+    @classmethod
+    def current(cls) -> Release:
+        """From the process's settings; empty when they are invalid (an alert must not fail
+        for a setting it does not need)."""
+        try:
+            return cls.from_settings(get_settings())
+        except ValueError:  # pydantic's ValidationError
+            return cls()
+
+
+def release_info(release: Release | None = None) -> dict[str, str]:
+    """Version and, on Fly.io, the release, image, app, machine and region (default: those
+    of this process)."""
     from just_ingredients import __version__
 
-    env = os.environ if environ is None else environ
+    fly = Release.current() if release is None else release
     info = {"version": __version__}
-    for key, name in (
-        ("release", "FLY_RELEASE_VERSION"),
-        ("image", "FLY_IMAGE_REF"),
-        ("app", "FLY_APP_NAME"),
-        ("machine", "FLY_MACHINE_ID"),
-        ("region", "FLY_REGION"),
-    ):
-        if env.get(name):
-            info[key] = env[name]
+    for key in ("release", "image", "app", "machine", "region"):
+        value = getattr(fly, key)
+        if value:
+            info[key] = value
     return info
 
 
-def _context_line(environ: Mapping[str, str] | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    bits = [env[n] for n in ("FLY_APP_NAME", "FLY_MACHINE_ID", "FLY_REGION") if env.get(n)]
+def _context_line(release: Release | None = None) -> str | None:
+    fly = Release.current() if release is None else release
+    bits = [bit for bit in (fly.app, fly.machine, fly.region) if bit]
     return " · ".join(bits) or None
 
 
@@ -270,7 +298,7 @@ class AdminAlerts:
         clock: Callable[[], float] = time.monotonic,
         send_timeout: float = DEFAULT_SEND_TIMEOUT,
         secrets: Iterable[str] = (),
-        environ: Mapping[str, str] | None = None,
+        release: Release | None = None,
     ) -> None:
         self._send = send
         self.chat_id = chat_id
@@ -278,7 +306,8 @@ class AdminAlerts:
         self.send_timeout = send_timeout
         self._clock = clock
         self._redact = Redactor(secrets)
-        self._environ = environ
+        #: where this process runs (named in the alerts); default: from the settings
+        self._release = release
         self._lock = threading.Lock()
         self._keys: dict[str, _KeyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -299,6 +328,12 @@ class AdminAlerts:
             except RuntimeError:
                 return
         self._loop = loop
+
+    @property
+    def release(self) -> Release:
+        if self._release is None:
+            self._release = Release.current()
+        return self._release
 
     @property
     def enabled(self) -> bool:
@@ -359,7 +394,7 @@ class AdminAlerts:
             details=details,
             suppressed=suppressed,
             window_seconds=self.window_seconds,
-            context=_context_line(self._environ),
+            context=_context_line(self.release),
             icon=icon,
         )
         self._schedule(text)
@@ -482,7 +517,7 @@ class AdminAlerts:
         )
 
     def startup(self, *, mode: str | None = None) -> bool:
-        info = release_info(self._environ)
+        info = release_info(self.release)
         bits = [f"version {info['version']}"]
         if "release" in info:
             bits.append(f"release v{info['release']}")

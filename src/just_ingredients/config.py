@@ -38,9 +38,25 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=35.0, ge=0)
     log_format: Literal["pretty", "json"] = "pretty"
     log_level: str = "INFO"
+    #: set by Fly.io on its machines; the start-up alert names the release and image, and
+    #: every alert ends with "app · machine · region" (unset elsewhere: left out)
+    fly_app_name: str | None = None
+    fly_machine_id: str | None = None
+    fly_region: str | None = None
+    fly_image_ref: str | None = None
+    fly_release_version: str | None = None
 
     @field_validator(
-        "webhook_url", "admin_chat_id", "telegram_bot_token", "webhook_secret", mode="before"
+        "webhook_url",
+        "admin_chat_id",
+        "telegram_bot_token",
+        "webhook_secret",
+        "fly_app_name",
+        "fly_machine_id",
+        "fly_region",
+        "fly_image_ref",
+        "fly_release_version",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

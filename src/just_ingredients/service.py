@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from just_ingredients.domain import (
 )
 from just_ingredients.parsing import ParsedText, parse_text
 from just_ingredients.presentation import format_ingredient
-from just_ingredients.storage import Database, Page, RecipeSummary
+from just_ingredients.storage import Database, InboxEntry, Page, RecipeSummary
 from just_ingredients.storage.tables import NAME_MAX, utcnow
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.vision.result import OcrLine
@@ -299,6 +299,47 @@ async def claim_update(db: Database, update_id: int) -> bool:
     """True the first time a Telegram update id is seen (exactly-once handling)."""
     async with db.transaction() as repo:
         return await repo.claim_update(update_id)
+
+
+async def receive_update(
+    db: Database, update_id: int, payload: dict[str, Any], holder: str, lease: timedelta
+) -> bool:
+    """Claim a webhook update and keep it in the inbox until `finish_update` (so a process
+    killed before handling it loses nothing); False for an update id already seen."""
+    async with db.transaction() as repo:
+        return await repo.receive_update(update_id, payload, holder, utcnow() + lease)
+
+
+async def finish_update(db: Database, update_id: int) -> bool:
+    async with db.transaction() as repo:
+        return await repo.finish_update(update_id)
+
+
+async def note_update_progress(db: Database, update_id: int, **progress: Any) -> None:
+    """Remember what handling an inbox update has already shown the user."""
+    async with db.transaction() as repo:
+        await repo.note_progress(update_id, progress)
+
+
+async def renew_update_leases(db: Database, holder: str, lease: timedelta) -> int:
+    async with db.transaction() as repo:
+        return await repo.renew_leases(holder, utcnow() + lease)
+
+
+async def release_update_leases(db: Database, holder: str, update_ids: Sequence[int]) -> int:
+    async with db.transaction() as repo:
+        return await repo.release_leases(holder, update_ids)
+
+
+async def take_stale_updates(
+    db: Database, holder: str, lease: timedelta, limit: int = 50
+) -> tuple[list[InboxEntry], datetime | None]:
+    """The inbox updates whose holder stopped renewing its lease, now held by `holder`, and
+    when the next lease of the inbox runs out."""
+    now = utcnow()
+    async with db.transaction() as repo:
+        taken = await repo.take_stale_updates(holder, now, now + lease, limit)
+        return taken, await repo.next_lease_end()
 
 
 async def store_callback(db: Database, user_id: int, payload: dict[str, Any]) -> str:

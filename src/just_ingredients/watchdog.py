@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from just_ingredients.alerts import AdminAlerts, bot_api_base, telegram_sender
+from just_ingredients.alerts import AdminAlerts, Release, bot_api_base, telegram_sender
 from just_ingredients.observability import REDACTOR
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class WatchdogConfig:
     max_pending: int = DEFAULT_MAX_PENDING
     error_window_seconds: float = DEFAULT_ERROR_WINDOW_MINUTES * 60
     http_timeout: float = DEFAULT_HTTP_TIMEOUT
+    #: named in the alert (None: this process's settings)
+    release: Release | None = None
 
 
 def default_base_url(webhook_url: str | None) -> str | None:
@@ -136,6 +138,7 @@ def config_from_settings(
         admin_chat_id=settings.admin_chat_id,
         max_pending=max_pending,
         error_window_seconds=error_window_minutes * 60,
+        release=Release.from_settings(settings),
     )
 
 
@@ -281,6 +284,7 @@ async def _alert(
         telegram_sender(config.api_url, config.token, session),
         config.admin_chat_id,
         secrets=[config.token],
+        release=config.release,
     )
     alerts.watchdog_findings([f"{c.name}: {c.detail}" for c in report.findings])
     if not alerts.enabled:

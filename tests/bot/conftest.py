@@ -5,25 +5,19 @@ the buttons of the messages the bot sent."""
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image
+from tests.botproc import ROOT, BotProcess, bot_factory
+from tests.botproc import WEBHOOK_SECRET as WEBHOOK_SECRET  # re-exported for the tests
+from tests.botproc import fake as fake  # the fixture
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
-from tests.support import free_port, render_lines
+from tests.support import render_lines
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "photos"
-WEBHOOK_SECRET = "s3cret-Webhook_token"
-START_TIMEOUT = 30.0
 STEP_TIMEOUT = 20.0
 
 
@@ -50,111 +44,6 @@ def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
-@dataclass
-class BotProcess:
-    """The bot as a child process; its stderr goes to a log file read by the tests."""
-
-    fake: FakeTelegram
-    database_url: str
-    tmp: Path
-    mode: str = "polling"
-    extra_env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    health_port: int = 0
-    metrics_port: int = 0
-    starts: int = 0
-
-    @property
-    def log_path(self) -> Path:
-        return self.tmp / f"bot-{self.starts}.log"
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
-        self.health_port, self.metrics_port = free_port(), free_port()
-        env.update(
-            TELEGRAM_BOT_TOKEN=self.fake.token,
-            TELEGRAM_API_URL=self.fake.url,
-            DATABASE_URL=self.database_url,
-            HEALTH_PORT=str(self.health_port),
-            METRICS_PORT=str(self.metrics_port),
-            OCR_WORKERS="1",
-            OMP_THREAD_LIMIT="1",
-            LOG_LEVEL="INFO",
-            PYTHONPATH=str(ROOT / "src"),
-        )
-        if self.mode == "webhook":
-            env["WEBHOOK_URL"] = f"http://127.0.0.1:{self.health_port}/telegram"
-            env["WEBHOOK_SECRET"] = WEBHOOK_SECRET
-        env.update(self.extra_env)
-        return env
-
-    async def start(self) -> None:
-        self.starts += 1
-        self.process = self._spawn()
-        await self.fake.wait_for(self._started, timeout=START_TIMEOUT)
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        flag = "--webhook" if self.mode == "webhook" else "--polling"
-        with self.log_path.open("wb") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "just_ingredients", "bot", flag],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.tmp,
-            )
-
-    async def _started(self) -> bool:
-        """Ready: /health/ready answers 200 (the bot sets it once polling or the webhook
-        is set up)."""
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"bot exited with {self.process.returncode}:\n{self.log()}")
-        try:
-            return await self.health() == 200
-        except aiohttp.ClientError:
-            return False
-
-    def log(self) -> str:
-        return "\n".join(
-            p.read_text("utf-8", "replace") for p in sorted(self.tmp.glob("bot-*.log"))
-        )
-
-    def kill(self) -> None:
-        """kill -9: no shutdown code runs."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    async def stop(self, wait_seconds: float = 15.0) -> int | None:
-        """SIGTERM, then wait without blocking the loop (the fake must keep answering the
-        bot's last calls while it shuts down)."""
-        process = self.process
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await self.fake.wait_for(lambda: process.poll() is not None, timeout=wait_seconds)
-            except TimeoutError:
-                process.kill()
-                process.wait()
-        return process.returncode
-
-    async def health(self, path: str = "/health/ready") -> int:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{self.health_port}{path}") as response,
-        ):
-            return response.status
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(DEFAULT_TOKEN, webhook_retry_delay=0.1) as server:
-        yield server
-
-
 @pytest.fixture
 def sqlite_file_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
@@ -164,16 +53,10 @@ def sqlite_file_url(tmp_path: Path) -> str:
 async def make_bot(
     fake: FakeTelegram, tmp_path: Path, sqlite_file_url: str
 ) -> AsyncIterator[Callable[..., BotProcess]]:
-    made: list[BotProcess] = []
-
-    def make(mode: str = "polling", database_url: str | None = None, **env: str) -> BotProcess:
-        bot = BotProcess(fake, database_url or sqlite_file_url, tmp_path, mode, dict(env))
-        made.append(bot)
-        return bot
-
-    yield make
+    """`make_bot(mode="polling", database_url=None, **env)`; logs checked for the token."""
+    async with bot_factory(fake, tmp_path, "polling", sqlite_file_url) as (make, made):
+        yield make
     for bot in made:
-        await bot.stop()
         assert DEFAULT_TOKEN not in bot.log(), "the bot token appeared in a log line"
 
 

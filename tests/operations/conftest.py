@@ -9,29 +9,27 @@ that starts and then misbehaves fails them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from tests.botproc import ROOT, BotExited, base_env, bot_factory
+from tests.botproc import BotProcess as _BotProcess
+from tests.botproc import fake as fake  # the fixture
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
 from tests.support import free_port, render_lines
 
-ROOT = Path(__file__).resolve().parents[2]
-WEBHOOK_SECRET = "ops-Webhook_secret-123"
 START_TIMEOUT = 60.0
 #: what the tests allow between SIGTERM and the exit: Fly's kill_timeout (deploy/fly.*.toml)
 SHUTDOWN_GRACE = 45.0
@@ -40,13 +38,6 @@ SHUTDOWN_GRACE = 45.0
 def render(lines: list[str], size: int = 34, repeat: int = 1) -> bytes:
     """A PNG of ``lines`` (``repeat`` times, for a long OCR job), black on white."""
     return render_lines(lines, size, repeat)
-
-
-def _base_env() -> dict[str, str]:
-    drop = ("TELEGRAM_", "WEBHOOK_", "ADMIN_", "DATABASE_", "HEALTH_", "METRICS_", "OCR_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(OMP_THREAD_LIMIT="1", PYTHONPATH=str(ROOT / "src"), LOG_LEVEL="INFO")
-    return env
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +49,7 @@ def bot_command_problem() -> str | None:
             capture_output=True,
             text=True,
             timeout=60,
-            env=_base_env(),
+            env=base_env(),
             cwd=ROOT,
         )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -79,112 +70,41 @@ def migrate(database_url: str) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**_base_env(), "DATABASE_URL": database_url},
+        env={**base_env(), "DATABASE_URL": database_url},
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
 
 @dataclass
-class BotProcess:
-    """``just-ingredients bot --webhook`` as a child process; output in a log file."""
+class BotProcess(_BotProcess):
+    """``just-ingredients bot --webhook``; a bot that does not come up skips the test (with
+    the reason from its own output) instead of failing it."""
 
-    fake: FakeTelegram
-    database_url: str
-    tmp: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    health_port: int = 0
-    metrics_port: int = 0
-
-    @property
-    def log_path(self) -> Path:
-        return self.tmp / "bot.log"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.health_port}"
-
-    def env(self) -> dict[str, str]:
-        self.health_port, self.metrics_port = free_port(), free_port()
-        env = _base_env()
-        env.update(
-            TELEGRAM_BOT_TOKEN=self.fake.token,
-            TELEGRAM_API_URL=self.fake.url,
-            WEBHOOK_URL=f"http://127.0.0.1:{self.health_port}/telegram",
-            WEBHOOK_SECRET=WEBHOOK_SECRET,
-            DATABASE_URL=self.database_url,
-            HEALTH_PORT=str(self.health_port),
-            METRICS_PORT=str(self.metrics_port),
-            OCR_WORKERS="1",
-        )
-        env.update(self.extra_env)
-        return env
-
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+    mode: str = "webhook"
+    start_timeout: float = START_TIMEOUT
+    stop_timeout: float = SHUTDOWN_GRACE
+    poll_interval: float = 0.2
 
     async def start(self) -> None:
-        """Start and wait until /health/ready answers 200; skip the test (with the reason
-        from the bot's own output) when the process exits or never gets ready."""
         problem = bot_command_problem()
         if problem:
             pytest.skip(problem)
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(  # noqa: ASYNC220 (starting is instant)
-                [sys.executable, "-m", "just_ingredients", "bot", "--webhook"],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.tmp,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        async with aiohttp.ClientSession() as session:
-            while True:
-                if self.process.poll() is not None:
-                    tail = " | ".join(self.log().strip().splitlines()[-4:])
-                    pytest.skip(
-                        f"the bot process exited with {self.process.returncode} at start-up: "
-                        f"{tail[-600:]}"
-                    )
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    status, _ = await probe(session, f"{self.base}/health/ready")
-                    if status == 200:
-                        return
-                if time.monotonic() > deadline:
-                    tail = " | ".join(self.log().strip().splitlines()[-4:])
-                    self.kill()
-                    pytest.skip(f"the bot was not ready within {START_TIMEOUT:g}s: {tail[-600:]}")
-                await asyncio.sleep(0.2)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def terminate(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-
-    async def wait_exit(self, timeout: float) -> int:  # noqa: ASYNC109
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bot did not exit within {timeout:g}s")
-            await asyncio.sleep(0.05)
-        return self.process.returncode
-
-    async def stop(self) -> None:
-        """SIGTERM, then SIGKILL after the grace. Waits without blocking the event loop: the
-        in-process fake must keep answering the bot while it finishes."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.terminate()
         try:
-            await self.wait_exit(SHUTDOWN_GRACE)
+            await super().start()
+        except BotExited as exc:
+            pytest.skip(
+                f"the bot process exited with {exc.returncode} at start-up: {_tail(exc.log)}"
+            )
         except TimeoutError:
             self.kill()
+            pytest.skip(
+                f"the bot was not ready within {self.start_timeout:g}s: {_tail(self.log())}"
+            )
+
+
+def _tail(log: str) -> str:
+    return " | ".join(log.strip().splitlines()[-4:])[-600:]
 
 
 async def probe(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
@@ -194,24 +114,12 @@ async def probe(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(DEFAULT_TOKEN, webhook_retry_delay=0.1) as server:
-        yield server
-
-
-@pytest.fixture
 async def make_bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Callable[..., BotProcess]]:
-    made: list[BotProcess] = []
-
-    def make(database_url: str | None = None, **env: str) -> BotProcess:
-        url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
-        bot = BotProcess(fake, url, tmp_path, dict(env))
-        made.append(bot)
-        return bot
-
-    yield make
+    """`make_bot(database_url=None, **env)`: a webhook bot; logs checked for the token."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    async with bot_factory(fake, tmp_path, "webhook", url, BotProcess) as (make, made):
+        yield make
     for bot in made:
-        await bot.stop()
         assert DEFAULT_TOKEN not in bot.log(), "the bot token appeared in a log line"
 
 

@@ -1,8 +1,9 @@
-"""Reliability harness: the REAL bot process (`python -m just_ingredients bot`) against the
-fake Bot API, reusing tests/bot's BotProcess/Chat and tests/operations' throwaway
-PostgreSQL cluster. Every bot started here has its whole output (stdout+stderr) captured
-and grepped at teardown for every secret it was given (bot token, webhook secret, database
-password): a secret in any log line fails the test that produced it."""
+"""Reliability harness: the REAL bot process (`python -m just_ingredients bot`, started by
+tests/botproc's BotProcess) against the fake Bot API, reusing tests/bot's Chat and
+tests/operations' throwaway PostgreSQL cluster. Every bot started here has its whole
+output (stdout+stderr) captured and grepped at teardown for every secret it was given (bot
+token, webhook secret, database password): a secret in any log line fails the test that
+produced it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.bot.conftest import WEBHOOK_SECRET, BotProcess
+from tests.botproc import WEBHOOK_SECRET, BotProcess, bot_factory
+from tests.botproc import fake as fake  # the fixture
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
 from tests.operations.conftest import ThrowawayCluster, migrate
 
@@ -43,25 +45,11 @@ def assert_no_secret(log: str, where: str = "bot log") -> None:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(DEFAULT_TOKEN, webhook_retry_delay=0.1) as server:
-        yield server
-
-
-@pytest.fixture
 async def make_bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Callable[..., BotProcess]]:
     """`make_bot(mode="webhook", database_url=None, **env)`; logs checked for secrets."""
-    made: list[BotProcess] = []
-
-    def make(mode: str = "webhook", database_url: str | None = None, **env: str) -> BotProcess:
-        url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-        bot = BotProcess(fake, url, tmp_path, mode, dict(env))
-        made.append(bot)
-        return bot
-
-    yield make
-    for bot in made:
-        await bot.stop()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    async with bot_factory(fake, tmp_path, "webhook", url) as (make, made):
+        yield make
     for bot in made:
         assert_no_secret(bot.log())
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
+import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psycopg
@@ -255,26 +259,69 @@ async def test_out_of_order_and_late_duplicate_webhook_deliveries(
     assert len([c for c in fake.calls("getFile") if c.ok]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a photo in flight is lost on kill -9 (webhook answered 200 before the scan, "
-    "nothing in the database remembers it): the user sees 'Reading your photo…' forever",
-)
-async def test_sigkill_mid_scan_the_photo_is_not_lost(
-    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+def inbox_rows(db_file: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db_file) as conn:
+        return conn.execute("SELECT update_id, attempts, progress FROM inbox").fetchall()
+
+
+async def test_sigkill_mid_scan_the_photo_is_read_again_after_the_restart(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess], tmp_path: Path
 ) -> None:
-    """kill -9 (an OOM kill on a 256 MB machine) while a photo is being read: after the
-    restart the user gets the review, or at least an answer - not "Reading…" forever."""
+    """kill -9 (an OOM kill on a 256 MB machine) while a photo is being read: the webhook
+    had answered 200, so Telegram will not send it again. The inbox kept it: the restarted
+    process takes it over once the dead one's lease ends and reads it again, editing the
+    same "Reading…" message into the review."""
     bot = make_bot()
     await bot.start()
     alice = Chat(fake, 3501)
     fake.delay_next("getFile", 3.0)
     await alice.photo(review_photo(), caption="Killed mid scan")
-    await alice.wait_text("Reading your photo")
+    status = await alice.wait_text("Reading your photo")
+    # killed while the download waits (3 s), once the status message id is recorded
+    [(_, attempts, progress)] = await fake.wait_for(
+        lambda: [r for r in inbox_rows(tmp_path / "bot.db") if r[2]], timeout=STEP_TIMEOUT
+    )
+    assert (attempts, json.loads(progress)) == (1, {"status_message_id": status["message_id"]})
     bot.kill()
     await bot.start()
+    review = await alice.wait_text("Killed mid scan", "200 g flour")
+    assert review["message_id"] == status["message_id"]  # the same message, edited
+    assert alice.count() == 1, [m.get("text") for m in alice.bot_messages()]
+    edits = [
+        c.params.get("text")
+        for c in fake.calls("editMessageText")
+        if c.ok and c.params.get("message_id") == status["message_id"]
+    ]
+    assert tr("en", "reading_photo_again") in edits
+    assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)
+    assert "update taken over from a stopped process" in bot.log()
+    # the review works after the takeover
+    await alice.press(review, "✅ Save")
+    await alice.wait_text("Saved")
 
-    def answered() -> bool:
-        return any("Reading" not in (m.get("text") or "") for m in alice.bot_messages())
 
-    await fake.wait_for(answered, timeout=30)
+async def test_an_update_interrupted_twice_is_given_up_with_a_clear_answer(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess], tmp_path: Path
+) -> None:
+    """A photo that kills the process every time it is read must not crash-loop the bot:
+    after MAX_ATTEMPTS starts, the user is asked to send it again and the inbox is cleared."""
+    bot = make_bot()
+    await bot.start()  # creates and migrates the database
+    await bot.stop()
+    bob = Chat(fake, 3502, lang="fr")
+    poison = fake.make_photo_update(
+        bob.user_id, [fake.add_file(review_photo())], language_code="fr"
+    )
+    with sqlite3.connect(tmp_path / "bot.db") as conn:  # as a process killed twice left it
+        conn.execute(
+            "INSERT INTO inbox (update_id, payload, holder, lease_until, attempts, progress)"
+            " VALUES (?, ?, 'dead:1:x', '2000-01-01 00:00:00.000000', 2, NULL)",
+            (poison["update_id"], json.dumps(poison)),
+        )
+    await bot.start()
+    await bob.wait_text(tr("fr", "update_abandoned"))
+    assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)
+    assert not list(fake.calls("getFile")), "the photo was not read a third time"
+    # the process keeps serving, and the same photo sent again is read
+    await bob.photo(review_photo())
+    await bob.wait_text("200 g")

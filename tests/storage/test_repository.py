@@ -150,3 +150,44 @@ async def test_user_language(db: Database) -> None:
         assert await repo.get_language(ALICE) is None
         await repo.set_language(ALICE, "fr")
         assert await repo.get_language(ALICE) == "fr"
+
+
+async def test_inbox_keeps_an_update_until_finished_and_hands_it_over_once_its_lease_ends(
+    db: Database,
+) -> None:
+    now = utcnow()
+    photo = {"update_id": 77, "message": {"message_id": 5, "photo": [{"file_id": "AgAC"}]}}
+    async with db.transaction() as repo:
+        assert await repo.receive_update(77, photo, "a", now + timedelta(seconds=10)) is True
+        assert await repo.receive_update(77, photo, "b", now + timedelta(seconds=10)) is False
+        assert await repo.receive_update(78, {"update_id": 78}, "a", now + timedelta(seconds=5))
+        await repo.note_progress(77, {"status_message_id": 9})
+        await repo.note_progress(77, {"other": 1})
+    async with db.transaction() as repo:
+        # both leases still run: nothing to take over; the earliest ends in 5 s
+        assert await repo.take_stale_updates("b", now, now + timedelta(seconds=10)) == []
+        assert await repo.next_lease_end() == now + timedelta(seconds=5)
+        assert await repo.renew_leases("a", now + timedelta(seconds=20)) == 2
+    later = now + timedelta(seconds=15)
+    async with db.transaction() as repo:
+        assert await repo.take_stale_updates("b", later, later + timedelta(seconds=10)) == []
+        assert await repo.release_leases("a", [78]) == 1
+        assert await repo.release_leases("b", [77]) == 0  # only the holder lets go
+    async with db.transaction() as repo:
+        taken = await repo.take_stale_updates("b", later, later + timedelta(seconds=10))
+    assert [(e.update_id, e.attempts, e.payload, e.progress) for e in taken] == [
+        (78, 2, {"update_id": 78}, {})
+    ]
+    much_later = now + timedelta(seconds=60)
+    async with db.transaction() as repo:
+        taken = await repo.take_stale_updates("c", much_later, much_later + timedelta(seconds=10))
+    assert [(e.update_id, e.attempts) for e in taken] == [(77, 2), (78, 3)]
+    assert taken[0].payload == photo
+    assert taken[0].progress == {"status_message_id": 9, "other": 1}
+    async with db.transaction() as repo:
+        assert await repo.finish_update(77) is True
+        assert await repo.finish_update(77) is False
+        assert await repo.finish_update(78) is True
+        assert await repo.next_lease_end() is None
+        # still claimed: a late redelivery of a finished update is not handled again
+        assert await repo.receive_update(77, photo, "a", now) is False

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_export_and_archive_commands(sqlite_env: Path) -> None:
 def test_unreachable_or_bad_database_is_one_clear_line(url: str) -> None:
     env = {**os.environ, "DATABASE_URL": url.format(port=_closed_port()), "COLUMNS": "300"}
     result = subprocess.run(
-        ["uv", "run", "--no-sync", "just-ingredients", "recipes", "list", "--user", "1"],
+        [sys.executable, "-m", "just_ingredients", "recipes", "list", "--user", "1"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2

@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from just_ingredients.bot import handlers
+from just_ingredients.bot.inbox import Inbox
 from just_ingredients.bot.ocr_queue import OcrQueue
 from just_ingredients.config import Settings
 from just_ingredients.observability import Metrics, get_metrics
@@ -53,26 +54,35 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._slots = asyncio.BoundedSemaphore(running)
         self._metrics = metrics
+        #: webhook mode: the inbox the handled updates are cleared from (`bot/inbox.py`)
+        self.inbox: Inbox | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         started = time.monotonic()
-        chat = update.effective_chat if isinstance(update, Update) else None
         try:
-            if chat is None:
-                async with self._slots:
-                    await coroutine
-                return
-            lock, users = self._chats.setdefault(chat.id, (asyncio.Lock(), [0]))
-            users[0] += 1
-            try:
-                async with lock, self._slots:
-                    await coroutine
-            finally:
-                users[0] -= 1
-                if users[0] == 0:
-                    del self._chats[chat.id]
+            await self._in_turn(update, coroutine)
         finally:
             self._metrics.update_seconds.observe(time.monotonic() - started)
+        # handled, or its error reported to the user (PTB's error handler ran inside the
+        # coroutine); not reached when cancelled at shutdown: the inbox keeps it
+        if self.inbox is not None and isinstance(update, Update):
+            await self.inbox.done(update.update_id)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            async with self._slots:
+                await coroutine
+            return
+        lock, users = self._chats.setdefault(chat.id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock, self._slots:
+                await coroutine
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._chats[chat.id]
 
     async def initialize(self) -> None:
         return None

@@ -45,6 +45,7 @@ from telegram.ext import (
 
 from just_ingredients import service
 from just_ingredients.bot import keyboards
+from just_ingredients.bot.inbox import Inbox
 from just_ingredients.bot.ocr_queue import OcrBusy, OcrQueue, Seat
 from just_ingredients.bot.views import (
     plain,
@@ -99,6 +100,8 @@ class Deps:
     metrics: Metrics
     #: admission to the OCR engines (photos in flight, not conversation state)
     ocr_queue: OcrQueue = field(default_factory=lambda: OcrQueue(1, 20))
+    #: webhook mode: accepted updates kept until handled (`inbox.py`)
+    inbox: Inbox | None = None
 
 
 def deps(context: Context) -> Deps:
@@ -169,6 +172,8 @@ async def gate(update: Update, context: Context) -> None:
     in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     if in_group and not addressed(update, context.bot):
         raise ApplicationHandlerStop  # group talk not meant for us: not even recorded
+    if d.inbox is not None and d.inbox.holds(update.update_id):
+        return  # claimed when the webhook received it (or taken over from a dead process)
     try:
         first = await service.claim_update(d.db, update.update_id)
     except Exception as error:
@@ -448,6 +453,26 @@ async def on_photo(update: Update, context: Context) -> None:
         seat.release()
 
 
+async def show_status(update: Update, context: Context, lang: Lang) -> int:
+    """Send "Reading your photo…" (its id is kept in the inbox, so that a process taking
+    the photo over after a crash edits it instead of leaving it behind); the message id."""
+    message = update.effective_message
+    assert message is not None
+    inbox = deps(context).inbox
+    replay = inbox.replay(update.update_id) if inbox is not None else None
+    earlier = replay.progress.get("status_message_id") if replay is not None else None
+    if isinstance(earlier, int):
+        with contextlib.suppress(BadRequest):  # deleted meanwhile: send a new one
+            await context.bot.edit_message_text(
+                t(lang, "reading_photo_again"), chat_id=message.chat_id, message_id=earlier
+            )
+            return earlier
+    status = await message.reply_text(t(lang, "reading_photo"))
+    if inbox is not None:
+        await inbox.progress(update.update_id, status_message_id=status.message_id)
+    return status.message_id
+
+
 async def read_photo(
     update: Update, context: Context, lang: Lang, seat: Seat, too_large: str
 ) -> None:
@@ -461,11 +486,18 @@ async def read_photo(
     assert media is not None
     limit = min(TELEGRAM_DOWNLOAD_LIMIT, d.settings.max_image_bytes)
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    status = await message.reply_text(t(lang, "reading_photo"))
+    status_id = await show_status(update, context, lang)
 
     async def tell(text: str) -> None:
-        await send_or_edit(context, message.chat_id, text, edit_id=status.message_id)
+        await send_or_edit(context, message.chat_id, text, edit_id=status_id)
 
+    inbox = d.inbox
+    if inbox is not None and inbox.replay(update.update_id) is not None:
+        draft = await service.current_draft(d.db, user.id, message.chat_id)
+        if draft is not None and any(p.file_id == media.file_id for p in draft.pages):
+            # read before the crash, only the answer was missing
+            await show_review(context, draft, lang, edit_id=status_id)
+            return
     try:
         file = await media.get_file()
     except BadRequest as error:
@@ -524,7 +556,7 @@ async def read_photo(
             awaiting=None,
         )
         note = t(lang, "review_added", count=len(scan.ingredients))
-        await show_review(context, draft, lang, edit_id=status.message_id, note=note)
+        await show_review(context, draft, lang, edit_id=status_id, note=note)
         return
     if not scan.ingredients:
         await tell(t(lang, "no_ingredients"))
@@ -538,10 +570,10 @@ async def read_photo(
         scan.ingredients,
         name=caption_name(message.caption, context.bot.username),
         lang=scan.lang,
-        message_id=status.message_id,
+        message_id=status_id,
         pages=[page],
     )
-    await show_review(context, draft, lang, edit_id=status.message_id)
+    await show_review(context, draft, lang, edit_id=status_id)
 
 
 # --- text answers --------------------------------------------------------------------------
@@ -1028,6 +1060,23 @@ async def _report(update: object, context: Context, error: BaseException | None)
     if chat is not None and chat.type != ChatType.CHANNEL:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat.id, text)
+
+
+async def tell_abandoned(
+    application: Application[Any, Any, Any, Any, Any, Any], update: Update
+) -> None:
+    """An update whose handling was interrupted too often (see `inbox.py`): ask the user to
+    send it again, in their language."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type == ChatType.CHANNEL:
+        return
+    lang = pick_lang(user.language_code if user is not None else None)
+    d = application.bot_data.get("deps")
+    if user is not None and isinstance(d, Deps):
+        with contextlib.suppress(Exception):
+            lang = await service.user_language(d.db, user.id) or lang
+    with contextlib.suppress(TelegramError):
+        await application.bot.send_message(chat.id, t(lang, "update_abandoned"))
 
 
 async def on_error(update: object, context: Context) -> None:

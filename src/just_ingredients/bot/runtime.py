@@ -28,9 +28,10 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, BotCommandScopeDefault, Update
 
 from just_ingredients import service
-from just_ingredients.alerts import AdminAlerts, alerting_check, watch_circuit
+from just_ingredients.alerts import AdminAlerts, Release, alerting_check, watch_circuit
 from just_ingredients.bot.app import build_application
-from just_ingredients.bot.handlers import COMMANDS
+from just_ingredients.bot.handlers import COMMANDS, tell_abandoned
+from just_ingredients.bot.inbox import Inbox
 from just_ingredients.config import Settings
 from just_ingredients.i18n import translate
 from just_ingredients.observability import get_metrics
@@ -129,7 +130,12 @@ async def run_bot(settings: Settings, mode: Mode) -> None:
     secrets_ = [
         s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
     ]
-    alerts = AdminAlerts(application.bot.send_message, settings.admin_chat_id, secrets=secrets_)
+    alerts = AdminAlerts(
+        application.bot.send_message,
+        settings.admin_chat_id,
+        secrets=secrets_,
+        release=Release.from_settings(settings),
+    )
     application.bot_data["alerts"] = alerts
     # start-up work in parallel: the OCR engine loads in a thread while the bot introduces
     # itself to Telegram (getMe); the database is waited for once the health server runs
@@ -197,6 +203,8 @@ async def _serve(
     readiness.add("accepting", inflight.readiness_check)
     secret = ""
     webhook = None
+    deps = application.bot_data["deps"]
+    inbox: Inbox | None = None
     if mode == "webhook":
         assert settings.webhook_url is not None
         if settings.webhook_secret is not None:
@@ -204,6 +212,10 @@ async def _serve(
         else:
             secret = secrets.token_urlsafe(32)
             log.warning("WEBHOOK_SECRET is not set: using a random secret for this process")
+
+        inbox = Inbox(db)
+        deps.inbox = inbox
+        application.update_processor.inbox = inbox
 
         async def on_update(data: dict[str, Any]) -> None:
             try:
@@ -215,6 +227,19 @@ async def _serve(
                     extra={"update_id": data.get("update_id")},
                 )
                 return
+            try:
+                if not await inbox.receive(data):
+                    log.info("duplicate update ignored", extra={"update_id": update.update_id})
+                    return
+            except Exception as error:
+                if not service.is_database_error(error):
+                    raise
+                # not recorded: handled in memory; the gate tells the user about the database
+                log.warning(
+                    "update not recorded in the inbox: %s",
+                    type(error).__name__,
+                    extra={"update_id": update.update_id},
+                )
             await application.update_queue.put(update)
 
         webhook = (webhook_path(settings.webhook_url), on_update, secret)
@@ -251,6 +276,15 @@ async def _serve(
                 await application.updater.start_polling(
                     allowed_updates=Update.ALL_TYPES, timeout=30, drop_pending_updates=False
                 )
+            if inbox is not None:  # after start: taken-over updates go through the queue
+                inbox.start(
+                    replay=lambda entry: application.update_queue.put(
+                        Update.de_json(entry.payload, application.bot)
+                    ),
+                    abandon=lambda entry: tell_abandoned(
+                        application, Update.de_json(entry.payload, application.bot)
+                    ),
+                )
             started.set()
             housekeeping = asyncio.create_task(forget_old_state_periodically(db))
             log.info("bot running", extra={"mode": mode, "bot": application.bot.username})
@@ -267,4 +301,6 @@ async def _serve(
             await inflight.drain(settings.shutdown_grace_seconds)
             if application.running:
                 await application.stop()  # also handles updates queued before the close
+            if inbox is not None:
+                await inbox.stop()
     log.info("bot stopped")

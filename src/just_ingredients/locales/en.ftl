@@ -42,6 +42,7 @@ help =
 
 ## Bot: reading a photo and the review
 reading_photo = 📷 Reading your photo…
+reading_photo_again = 📷 I was interrupted while reading your photo — reading it again…
 ocr_queued = ⏳ Many photos are being read right now — yours is number { $position } in the queue. I'll answer here.
 ocr_busy = I'm reading too many photos right now. Please send yours again in a minute.
 review_untitled = Untitled recipe
@@ -134,3 +135,4 @@ unsupported_message = I can't read this kind of message. Please send a photo of 
 edited_ignored = I only read new messages, not edits. Send the text again as a new message.
 error_generic = Something went wrong. Please try again.
 error_database = I can't reach my storage right now. Nothing was lost; please try again in a minute.
+update_abandoned = Sorry, I was interrupted twice while handling your last message and gave up on it. Please send it again.

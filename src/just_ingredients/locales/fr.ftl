@@ -42,6 +42,7 @@ help =
 
 ## Bot: reading a photo and the review
 reading_photo = 📷 Lecture de votre photo…
+reading_photo_again = 📷 J'ai été interrompu pendant la lecture de votre photo — je la relis…
 ocr_queued = ⏳ Beaucoup de photos sont en cours de lecture — la vôtre est numéro { $position } dans la file. Je répondrai ici.
 ocr_busy = Je lis trop de photos en ce moment. Renvoyez la vôtre dans une minute.
 review_untitled = Recette sans nom
@@ -134,3 +135,4 @@ unsupported_message = Je ne sais pas lire ce type de message. Envoyez une photo 
 edited_ignored = Je ne lis que les nouveaux messages, pas les modifications. Renvoyez le texte dans un nouveau message.
 error_generic = Un problème est survenu. Veuillez réessayer.
 error_database = Je n'arrive pas à joindre mon stockage pour l'instant. Rien n'est perdu ; réessayez dans une minute.
+update_abandoned = Désolé, j'ai été interrompu deux fois en traitant votre dernier message et j'ai abandonné. Renvoyez-le, s'il vous plaît.

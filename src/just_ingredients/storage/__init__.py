@@ -21,12 +21,19 @@ from just_ingredients.storage.migrate import (
     head_revision,
     upgrade,
 )
-from just_ingredients.storage.repository import OcrEntry, Page, RecipeSummary, Repository
+from just_ingredients.storage.repository import (
+    InboxEntry,
+    OcrEntry,
+    Page,
+    RecipeSummary,
+    Repository,
+)
 from just_ingredients.storage.search import fold
 
 __all__ = [
     "Database",
     "DatabaseUnavailable",
+    "InboxEntry",
     "InvalidDatabaseUrl",
     "OcrEntry",
     "Page",

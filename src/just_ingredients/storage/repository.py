@@ -23,6 +23,7 @@ from just_ingredients.storage import search
 from just_ingredients.storage.tables import (
     CallbackKeyRow,
     DraftRow,
+    InboxRow,
     IngredientRow,
     OcrEntryRow,
     ProcessedUpdateRow,
@@ -82,6 +83,16 @@ class OcrEntry:
             "engine_seconds": self.engine_seconds,
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An accepted update not yet fully handled (see `tables.InboxRow`)."""
+
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+    progress: dict[str, Any]
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -487,6 +498,90 @@ class Repository:
             .returning(ProcessedUpdateRow.update_id)
         )
         return len(result.all())
+
+    # --- inbox (webhook updates accepted, not yet handled) ----------------------------
+
+    async def receive_update(
+        self, update_id: int, payload: dict[str, Any], holder: str, lease_until: datetime
+    ) -> bool:
+        """Claim the update id and keep the update until `finish_update`; False (and
+        nothing kept) for an update id already seen."""
+        if not await self.claim_update(update_id):
+            return False
+        self.session.add(
+            InboxRow(
+                update_id=update_id,
+                payload=payload,
+                holder=holder,
+                lease_until=lease_until,
+                attempts=1,
+                received_at=utcnow(),
+            )
+        )
+        await self.session.flush()
+        return True
+
+    async def finish_update(self, update_id: int) -> bool:
+        result = await self.session.execute(
+            delete(InboxRow).where(InboxRow.update_id == update_id).returning(InboxRow.update_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def note_progress(self, update_id: int, progress: dict[str, Any]) -> None:
+        """Merge `progress` into what the handling of `update_id` has already done."""
+        row = await self.session.get(InboxRow, update_id)
+        if row is not None:
+            row.progress = {**(row.progress or {}), **progress}
+            await self.session.flush()
+
+    async def renew_leases(self, holder: str, lease_until: datetime) -> int:
+        result = await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.holder == holder)
+            .values(lease_until=lease_until)
+            .returning(InboxRow.update_id)
+        )
+        return len(result.all())
+
+    async def release_leases(self, holder: str, update_ids: Sequence[int]) -> int:
+        """Let any process take these updates now (a stopping process that did not finish)."""
+        if not update_ids:
+            return 0
+        result = await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.holder == holder, InboxRow.update_id.in_(list(update_ids)))
+            .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+            .returning(InboxRow.update_id)
+        )
+        return len(result.all())
+
+    async def take_stale_updates(
+        self, holder: str, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> list[InboxEntry]:
+        """Take over (holder, lease, attempts + 1) the updates whose lease ran out, oldest
+        first. PostgreSQL skips rows another process is taking at the same moment."""
+        query = (
+            select(InboxRow)
+            .where(InboxRow.lease_until < now)
+            .order_by(InboxRow.update_id)
+            .limit(limit)
+        )
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await self.session.scalars(query))
+        for row in rows:
+            row.holder = holder
+            row.lease_until = lease_until
+            row.attempts += 1
+        await self.session.flush()
+        return [
+            InboxEntry(row.update_id, dict(row.payload), row.attempts, dict(row.progress or {}))
+            for row in rows
+        ]
+
+    async def next_lease_end(self) -> datetime | None:
+        """When the earliest lease of the inbox runs out (None when the inbox is empty)."""
+        return aware(await self.session.scalar(select(func.min(InboxRow.lease_until))))
 
     # --- callback keys ----------------------------------------------------------------
 

@@ -157,6 +157,30 @@ class ProcessedUpdateRow(Base):
     )
 
 
+class InboxRow(Base):
+    """A Telegram update accepted from the webhook and not yet fully handled (the inbox).
+
+    Written in the same transaction as its `processed_updates` claim, before Telegram gets
+    its 200; deleted once handled. The process handling it holds a lease (`holder`,
+    `lease_until`) and renews it; a row whose lease ran out (the process was killed) is taken
+    by the next process that looks and handled again, at most a few `attempts`."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: the update as Telegram sent it
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    holder: Mapped[str] = mapped_column(String(64))
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: times handling started (1 at receipt)
+    attempts: Mapped[int] = mapped_column(Integer)
+    #: what handling has already shown the user (e.g. the "Reading…" message id of a photo)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class CallbackKeyRow(Base):
     """Short callback-data keys (Telegram allows 64 bytes) → JSON payload, owned by a user."""
 
