@@ -325,3 +325,31 @@ async def test_an_update_interrupted_twice_is_given_up_with_a_clear_answer(
     # the process keeps serving, and the same photo sent again is read
     await bob.photo(review_photo())
     await bob.wait_text("200 g")
+
+
+async def test_sigterm_past_the_grace_leaves_the_photo_to_the_next_process(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess], tmp_path: Path
+) -> None:
+    """A deploy stops the machine while a photo waits longer than SHUTDOWN_GRACE_SECONDS:
+    the process exits 0 without answering, lets the update go (no lease to wait for), and
+    the next process reads the photo at once, in the same "Reading…" message."""
+    bot = make_bot(SHUTDOWN_GRACE_SECONDS="1")
+    await bot.start()
+    carol = Chat(fake, 3503)
+    fake.delay_next("getFile", 6.0)
+    await carol.photo(review_photo(), caption="Stopped past the grace")
+    status = await carol.wait_text("Reading your photo")
+    await fake.wait_for(lambda: [r for r in inbox_rows(tmp_path / "bot.db") if r[2]])
+    bot.terminate()
+    assert await bot.wait_exit(STEP_TIMEOUT) == 0
+    [(_, attempts, _)] = inbox_rows(tmp_path / "bot.db")
+    assert attempts == 1
+    assert "updates left for the next process" in bot.log()
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        [(lease_until,)] = conn.execute("SELECT lease_until FROM inbox").fetchall()
+    assert lease_until.startswith("2000-"), "the lease was released, not left to run out"
+    await bot.start()
+    review = await carol.wait_text("Stopped past the grace", "200 g flour")
+    assert review["message_id"] == status["message_id"]
+    assert carol.count() == 1
+    assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)

@@ -14,8 +14,8 @@ that a burst never piles up unbounded work, update slots or OCR timeouts.
         seat.release()
 
 The queue lives in the process (it only orders work in flight; nothing of a conversation is
-kept here): a restart simply empties it, and a photo that was waiting is redelivered by
-Telegram or was never acknowledged.
+kept here): a restart simply empties it. In webhook mode a photo that was waiting is still
+in the database inbox (`inbox.py`) and is read by the next process.
 """
 
 from __future__ import annotations

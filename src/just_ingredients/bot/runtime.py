@@ -13,6 +13,9 @@ stops, the updates in flight get up to `SHUTDOWN_GRACE_SECONDS` (default 35 s) t
 (a scan in flight still reaches its user), then PTB, the OCR pool and the database are
 closed and the process exits 0. The webhook is never deleted on shutdown: the next instance
 (blue/green, scale to zero) keeps receiving the updates.
+
+Webhook mode keeps every accepted update in the database inbox until it is handled
+(`inbox.py`): a process killed mid-scan loses nothing; the next one takes the update over.
 """
 
 from __future__ import annotations
