@@ -100,6 +100,8 @@ OCR_BUCKETS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 3
 CIRCUIT_STATES = {"closed": 0, "open": 1, "half_open": 2}
 #: OCR failure reasons exported as 0 from the start, so rate() and alerts work before the first one
 OCR_FAILURE_REASONS = ("timeout", "crash", "circuit_open")
+#: what happened to webhook updates a stopped process left in the inbox (bot/inbox.py)
+INBOX_TAKEOVER_OUTCOMES = ("replayed", "abandoned")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Metrics:
     ingredients_extracted: Counter  # ji_ingredients_extracted_total
     db_errors: Counter  # ji_db_errors_total
     telegram_errors: Counter  # ji_telegram_errors_total{method}
+    inbox_takeovers: Counter  # ji_inbox_takeovers_total{outcome}
 
     def set_circuit_state(self, state: str | int) -> None:
         """Accepts 0/1/2 or a state name (``closed``, ``open``, ``half_open``/``half-open``)."""
@@ -185,9 +188,17 @@ def create_metrics(*, process_collector: bool = True) -> Metrics:
             ["method"],
             registry=registry,
         ),
+        inbox_takeovers=Counter(
+            "ji_inbox_takeovers_total",
+            "Webhook updates taken over from a process that stopped without finishing them",
+            ["outcome"],
+            registry=registry,
+        ),
     )
     for reason in OCR_FAILURE_REASONS:
         metrics.ocr_failures.labels(reason=reason)
+    for outcome in INBOX_TAKEOVER_OUTCOMES:
+        metrics.inbox_takeovers.labels(outcome=outcome)
     return metrics
 
 

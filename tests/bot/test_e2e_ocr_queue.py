@@ -18,8 +18,7 @@ BUSY = "send yours again in a minute"
 def photo_of(n: int) -> bytes:
     """A different clean list per user (the OCR cache is by image hash), long enough that
     reading it takes a moment."""
-    lines = [f"{n + 100} g flour", "3 eggs", "1 pinch of salt", "250 ml milk", "2 tbsp sugar"]
-    return render(lines * 3)
+    return render(_lines(n) * 3)
 
 
 async def test_a_burst_of_photos_is_queued_refused_beyond_the_limit_and_start_still_answers(
@@ -67,3 +66,37 @@ async def test_a_burst_of_photos_is_queued_refused_beyond_the_limit_and_start_st
     fake.delay_next("getFile", 0.0)
     await loser.photo(photo_of(n), caption=f"Again {n}")
     await loser.wait_text(f"Again {n}", "flour", after=1)
+
+
+async def test_a_waiting_photo_sees_its_place_count_down(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess]
+) -> None:
+    """Four photos, one engine: the last in line is told 3, then 2 as soon as the first
+    photo is read (later steps at most once per 2 s), then gets its review in the same
+    message."""
+    await make_bot(OCR_WORKERS="1", OCR_QUEUE_LIMIT="3").start()
+    users = [Chat(fake, 2101 + i) for i in range(4)]
+    fake.delay_next("getFile", 1.0, count=4)  # all four in flight before the first is read
+    for n, user in enumerate(users):
+        await user.photo(photo_of(n), caption=f"Line {n}")
+    for n, user in enumerate(users):
+        await user.wait_text(f"Line {n}", "flour")
+        assert user.count() == 1
+
+    def places(user: Chat) -> list[int]:
+        return [
+            int(e["text"].split(QUEUED)[1].split()[0])
+            for e in fake.edits(user.chat_id)
+            if QUEUED in e.get("text", "")
+        ]
+
+    seen = {user.user_id: places(user) for user in users}
+    assert sorted(p[0] for p in seen.values() if p) == [1, 2, 3], seen
+    assert [3, 2] in [p[:2] for p in seen.values()], seen  # the last one moved up at once
+    for p in seen.values():
+        assert p == sorted(p, reverse=True), seen
+        assert len(set(p)) == len(p), seen
+
+
+def _lines(n: int) -> list[str]:
+    return [f"{n + 100} g flour", "3 eggs", "1 pinch of salt", "250 ml milk", "2 tbsp sugar"]

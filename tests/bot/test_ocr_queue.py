@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -102,3 +103,66 @@ async def test_updates_waiting_for_their_chat_do_not_take_the_slots_of_other_cha
     release.set()
     await asyncio.gather(*busy)
     assert done == [10, 1, 2, 3, 4, 5]
+
+
+async def test_a_waiting_photo_is_told_each_step_up_the_line() -> None:
+    queue = OcrQueue(workers=1, limit=3)
+    reading = queue.reserve()
+    await reading.wait_turn()
+    seats = [queue.reserve() for _ in range(3)]
+    told: dict[int, list[int]] = {0: [], 1: [], 2: []}
+
+    def teller(n: int) -> Callable[[int], Awaitable[None]]:
+        async def tell(position: int) -> None:
+            told[n].append(position)
+
+        return tell
+
+    waits = [
+        asyncio.create_task(s.wait_turn(teller(n), on_moved=teller(n), min_gap=0.0))
+        for n, s in enumerate(seats)
+    ]
+    await asyncio.sleep(0.01)
+    assert told == {0: [1], 1: [2], 2: [3]}
+    assert [s.position for s in seats] == [1, 2, 3]
+    reading.release()  # seat 0 reads; the others move up
+    await asyncio.sleep(0.01)
+    assert told == {0: [1], 1: [2, 1], 2: [3, 2]}
+    assert seats[0].position is None
+    seats[1].release()  # seat 1 gives up (cancelled) while waiting: seat 2 moves up again
+    await asyncio.sleep(0.01)
+    assert told[2] == [3, 2, 1]
+    assert waits[0].done()
+    seats[0].release()
+    assert await waits[2] is True
+    waits[1].cancel()
+    assert told == {0: [1], 1: [2, 1], 2: [3, 2, 1]}  # nothing after the turn came
+
+
+async def test_after_the_first_step_moves_are_told_at_most_once_per_gap() -> None:
+    queue = OcrQueue(workers=1, limit=3)
+    readers = [queue.reserve()]
+    await readers[0].wait_turn()
+    ahead = [queue.reserve(), queue.reserve()]
+    ahead_waits = [asyncio.create_task(s.wait_turn()) for s in ahead]
+    last = queue.reserve()
+    told: list[int] = []
+
+    async def tell(position: int) -> None:
+        told.append(position)
+
+    waiting = asyncio.create_task(last.wait_turn(tell, on_moved=tell, min_gap=0.3))
+    await asyncio.sleep(0.01)
+    assert told == [3]
+    readers[0].release()  # 3 → 2: the first step is shown at once
+    await asyncio.sleep(0.01)
+    assert told == [3, 2]
+    ahead[0].release()  # 2 → 1, within the gap
+    await asyncio.sleep(0.01)
+    assert told == [3, 2]  # not yet: at most one notice per gap
+    await asyncio.sleep(0.4)
+    assert told == [3, 2, 1]
+    ahead[1].release()
+    assert await waiting is True
+    await asyncio.gather(*ahead_waits)
+    last.release()

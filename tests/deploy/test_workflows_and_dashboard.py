@@ -113,6 +113,7 @@ EXPECTED = [
     "ji_ingredients_extracted_total",
     "ji_db_errors_total",
     "ji_telegram_errors_total",
+    "ji_inbox_takeovers_total",
 ]
 
 
@@ -129,6 +130,7 @@ def test_dashboard_has_a_panel_for_every_metric() -> None:
     assert "sum by (kind)" in exprs
     assert "sum by (reason)" in exprs
     assert "sum by (method)" in exprs
+    assert "sum by (outcome)" in exprs
 
 
 def test_dashboard_metrics_exist_in_the_code() -> None:

@@ -259,6 +259,21 @@ async def test_out_of_order_and_late_duplicate_webhook_deliveries(
     assert len([c for c in fake.calls("getFile") if c.ok]) == 1
 
 
+async def metric(bot: BotProcess, name: str) -> dict[str, float]:
+    """{label value: sample} of a one-label counter on the bot's METRICS_PORT."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{bot.metrics_port}/metrics") as response,
+    ):
+        text = await response.text()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{"):
+            labels, value = line.split("} ")
+            samples[labels.split('"')[1]] = float(value)
+    return samples
+
+
 def inbox_rows(db_file: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db_file) as conn:
         return conn.execute("SELECT update_id, attempts, progress FROM inbox").fetchall()
@@ -270,8 +285,8 @@ async def test_sigkill_mid_scan_the_photo_is_read_again_after_the_restart(
     """kill -9 (an OOM kill on a 256 MB machine) while a photo is being read: the webhook
     had answered 200, so Telegram will not send it again. The inbox kept it: the restarted
     process takes it over once the dead one's lease ends and reads it again, editing the
-    same "Reading…" message into the review."""
-    bot = make_bot()
+    same "Reading…" message into the review; the admin is told, the metric counts it."""
+    bot = make_bot(ADMIN_CHAT_ID=str(ADMIN_CHAT))
     await bot.start()
     alice = Chat(fake, 3501)
     fake.delay_next("getFile", 3.0)
@@ -295,6 +310,9 @@ async def test_sigkill_mid_scan_the_photo_is_read_again_after_the_restart(
     assert tr("en", "reading_photo_again") in edits
     assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)
     assert "update taken over from a stopped process" in bot.log()
+    alert = [m for m in fake.sent_messages(ADMIN_CHAT) if "taken over" in str(m.get("text"))]
+    assert len(alert) == 1
+    assert await metric(bot, "ji_inbox_takeovers_total") == {"replayed": 1.0, "abandoned": 0.0}
     # the review works after the takeover
     await alice.press(review, "✅ Save")
     await alice.wait_text("Saved")
@@ -305,7 +323,7 @@ async def test_an_update_interrupted_twice_is_given_up_with_a_clear_answer(
 ) -> None:
     """A photo that kills the process every time it is read must not crash-loop the bot:
     after MAX_ATTEMPTS starts, the user is asked to send it again and the inbox is cleared."""
-    bot = make_bot()
+    bot = make_bot(ADMIN_CHAT_ID=str(ADMIN_CHAT))
     await bot.start()  # creates and migrates the database
     await bot.stop()
     bob = Chat(fake, 3502, lang="fr")
@@ -322,6 +340,10 @@ async def test_an_update_interrupted_twice_is_given_up_with_a_clear_answer(
     await bob.wait_text(tr("fr", "update_abandoned"))
     assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)
     assert not list(fake.calls("getFile")), "the photo was not read a third time"
+    assert await fake.wait_for(
+        lambda: [m for m in fake.sent_messages(ADMIN_CHAT) if "given up" in str(m.get("text"))]
+    )
+    assert await metric(bot, "ji_inbox_takeovers_total") == {"replayed": 0.0, "abandoned": 1.0}
     # the process keeps serving, and the same photo sent again is read
     await bob.photo(review_photo())
     await bob.wait_text("200 g")

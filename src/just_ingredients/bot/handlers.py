@@ -517,7 +517,7 @@ async def read_photo(
         with contextlib.suppress(TelegramError):
             await tell(t(lang, "ocr_queued", position=position))
 
-    if await seat.wait_turn(queued):
+    if await seat.wait_turn(queued, on_moved=queued):
         with contextlib.suppress(TelegramError):
             await tell(t(lang, "reading_photo"))
     typing_task = asyncio.create_task(keep_typing(context.bot, message.chat_id))

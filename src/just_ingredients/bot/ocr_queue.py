@@ -8,7 +8,7 @@ that a burst never piles up unbounded work, update slots or OCR timeouts.
     seat = queue.reserve()            # OcrBusy when workers + limit photos are already in
     try:
         ...download...
-        await seat.wait_turn(on_queued)  # on_queued(position) when it has to wait
+        await seat.wait_turn(on_queued, on_moved=on_moved)  # told the place, then each move
         ...read...
     finally:
         seat.release()
@@ -24,6 +24,10 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+#: a waiting photo's notice is edited at most this often (Telegram allows about one message
+#: per second in a chat, and a long line would otherwise edit every notice at each step)
+NOTICE_MIN_GAP_SECONDS = 2.0
+
 
 class OcrBusy(Exception):
     """Every engine is busy and the waiting line is full."""
@@ -37,10 +41,26 @@ class Seat:
         self._turn: asyncio.Future[None] | None = None
         self.reading = False
         self.released = False
+        #: set whenever the line moves while this photo waits
+        self.moved = asyncio.Event()
 
-    async def wait_turn(self, on_queued: Callable[[int], Awaitable[None]] | None = None) -> bool:
+    @property
+    def position(self) -> int | None:
+        """Place in the line (1 = next), None when not waiting."""
+        waiting = self._queue._waiting
+        return waiting.index(self) + 1 if self in waiting else None
+
+    async def wait_turn(
+        self,
+        on_queued: Callable[[int], Awaitable[None]] | None = None,
+        *,
+        on_moved: Callable[[int], Awaitable[None]] | None = None,
+        min_gap: float = NOTICE_MIN_GAP_SECONDS,
+    ) -> bool:
         """Wait until an engine is free for this photo. Calls ``on_queued(position)`` (1 =
-        next) when it has to wait. Returns whether it waited."""
+        next) when it has to wait, then ``on_moved(position)`` when the photo moves up: the
+        first step at once, later ones at most once per ``min_gap`` seconds (the latest
+        place). Returns whether it waited."""
         q = self._queue
         if self.reading:
             return False
@@ -52,8 +72,35 @@ class Seat:
         q._waiting.append(self)
         if on_queued is not None:
             await on_queued(len(q._waiting))
-        await self._turn  # cancelled: `release` takes it out of the line
+        follower = None
+        if on_moved is not None and not self._turn.done():
+            follower = asyncio.create_task(self._follow(on_moved, min_gap))
+        try:
+            await self._turn  # cancelled: `release` takes it out of the line
+        finally:
+            if follower is not None:
+                follower.cancel()
+                await asyncio.gather(follower, return_exceptions=True)
         return True
+
+    async def _follow(self, on_moved: Callable[[int], Awaitable[None]], min_gap: float) -> None:
+        loop = asyncio.get_running_loop()
+        shown = self.position
+        last = loop.time() - min_gap  # the first step up is shown at once
+        while True:
+            self.moved.clear()
+            position = self.position
+            if position is None:
+                return
+            if position == shown:
+                await self.moved.wait()
+                continue
+            await asyncio.sleep(max(0.0, last + min_gap - loop.time()))
+            position = self.position
+            if position is None:
+                return
+            await on_moved(position)
+            shown, last = position, loop.time()
 
     def release(self) -> None:
         if self.released:
@@ -67,6 +114,7 @@ class Seat:
         elif self in q._waiting:
             q._waiting.remove(self)
         q._admit_next()
+        q._moved()
 
 
 class OcrQueue:
@@ -99,6 +147,10 @@ class OcrQueue:
             raise OcrBusy
         self._seats += 1
         return Seat(self)
+
+    def _moved(self) -> None:
+        for seat in self._waiting:
+            seat.moved.set()
 
     def _admit_next(self) -> None:
         while self._waiting and self._reading < self.workers:

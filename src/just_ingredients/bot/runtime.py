@@ -44,7 +44,7 @@ from just_ingredients.shutdown import (
     stopping_middleware,
     track_update_processor,
 )
-from just_ingredients.storage import Database, DatabaseUnavailable
+from just_ingredients.storage import Database, DatabaseUnavailable, InboxEntry
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.web import (
     DATABASE_CHECK_CACHE_SECONDS,
@@ -280,14 +280,34 @@ async def _serve(
                     allowed_updates=Update.ALL_TYPES, timeout=30, drop_pending_updates=False
                 )
             if inbox is not None:  # after start: taken-over updates go through the queue
-                inbox.start(
-                    replay=lambda entry: application.update_queue.put(
+
+                async def replay(entry: InboxEntry) -> None:
+                    metrics.inbox_takeovers.labels(outcome="replayed").inc()
+                    alerts.notify(
+                        "inbox:takeover",
+                        "Update taken over from a stopped process",
+                        f"update {entry.update_id}, attempt {entry.attempts}: a process "
+                        "stopped before finishing it (killed? out of memory?)",
+                        icon="♻️",
+                    )
+                    await application.update_queue.put(
                         Update.de_json(entry.payload, application.bot)
-                    ),
-                    abandon=lambda entry: tell_abandoned(
+                    )
+
+                async def abandon(entry: InboxEntry) -> None:
+                    metrics.inbox_takeovers.labels(outcome="abandoned").inc()
+                    alerts.notify(
+                        "inbox:abandoned",
+                        "Update given up",
+                        f"update {entry.update_id}: interrupted {entry.attempts - 1} times; "
+                        "the user was asked to send it again",
+                        icon="🛑",
+                    )
+                    await tell_abandoned(
                         application, Update.de_json(entry.payload, application.bot)
-                    ),
-                )
+                    )
+
+                inbox.start(replay=replay, abandon=abandon)
             started.set()
             housekeeping = asyncio.create_task(forget_old_state_periodically(db))
             log.info("bot running", extra={"mode": mode, "bot": application.bot.username})
