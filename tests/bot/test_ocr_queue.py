@@ -119,7 +119,7 @@ async def test_a_waiting_photo_is_told_each_step_up_the_line() -> None:
         return tell
 
     waits = [
-        asyncio.create_task(s.wait_turn(teller(n), on_moved=teller(n), min_gap=0.0))
+        asyncio.create_task(s.wait_turn(teller(n), on_moved=teller(n), min_gap=0.0, budget=1e6))
         for n, s in enumerate(seats)
     ]
     await asyncio.sleep(0.01)
@@ -151,7 +151,7 @@ async def test_after_the_first_step_moves_are_told_at_most_once_per_gap() -> Non
     async def tell(position: int) -> None:
         told.append(position)
 
-    waiting = asyncio.create_task(last.wait_turn(tell, on_moved=tell, min_gap=0.3))
+    waiting = asyncio.create_task(last.wait_turn(tell, on_moved=tell, min_gap=0.3, budget=1e6))
     await asyncio.sleep(0.01)
     assert told == [3]
     readers[0].release()  # 3 → 2: the first step is shown at once
@@ -166,3 +166,32 @@ async def test_after_the_first_step_moves_are_told_at_most_once_per_gap() -> Non
     assert await waiting is True
     await asyncio.gather(*ahead_waits)
     last.release()
+
+
+async def test_a_long_line_stretches_the_gap_so_its_notices_stay_within_the_budget() -> None:
+    queue = OcrQueue(workers=1, limit=10)
+    reading = queue.reserve()
+    await reading.wait_turn()
+    seats = [queue.reserve() for _ in range(8)]
+    told: list[tuple[int, int]] = []
+
+    def teller(n: int) -> Callable[[int], Awaitable[None]]:
+        async def tell(position: int) -> None:
+            told.append((n, position))
+
+        return tell
+
+    # 8 waiting, 40 edits a second for all of them: each notice at most every 0.2 s
+    waits = [
+        asyncio.create_task(s.wait_turn(on_moved=teller(n), min_gap=0.0, budget=40.0))
+        for n, s in enumerate(seats)
+    ]
+    await asyncio.sleep(0.01)
+    reading.release()  # everyone moves up one place; a long line: nothing shown at once
+    await asyncio.sleep(0.05)
+    assert told == []
+    await asyncio.sleep(0.25)
+    assert sorted(told) == [(n, n) for n in range(1, 8)]  # one edit each, within the budget
+    for s in seats:
+        s.release()
+    await asyncio.gather(*waits)

@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable
 #: a waiting photo's notice is edited at most this often (Telegram allows about one message
 #: per second in a chat, and a long line would otherwise edit every notice at each step)
 NOTICE_MIN_GAP_SECONDS = 2.0
+#: edits of waiting photos' notices per second, all notices together (at most)
+NOTICE_EDITS_PER_SECOND = 4.0
 
 
 class OcrBusy(Exception):
@@ -56,11 +58,13 @@ class Seat:
         *,
         on_moved: Callable[[int], Awaitable[None]] | None = None,
         min_gap: float = NOTICE_MIN_GAP_SECONDS,
+        budget: float = NOTICE_EDITS_PER_SECOND,
     ) -> bool:
         """Wait until an engine is free for this photo. Calls ``on_queued(position)`` (1 =
         next) when it has to wait, then ``on_moved(position)`` when the photo moves up: the
         first step at once, later ones at most once per ``min_gap`` seconds (the latest
-        place). Returns whether it waited."""
+        place); ``budget`` edits a second for all the line's notices together stretch the gap
+        when the line is long. Returns whether it waited."""
         q = self._queue
         if self.reading:
             return False
@@ -74,7 +78,7 @@ class Seat:
             await on_queued(len(q._waiting))
         follower = None
         if on_moved is not None and not self._turn.done():
-            follower = asyncio.create_task(self._follow(on_moved, min_gap))
+            follower = asyncio.create_task(self._follow(on_moved, min_gap, budget))
         try:
             await self._turn  # cancelled: `release` takes it out of the line
         finally:
@@ -83,10 +87,13 @@ class Seat:
                 await asyncio.gather(follower, return_exceptions=True)
         return True
 
-    async def _follow(self, on_moved: Callable[[int], Awaitable[None]], min_gap: float) -> None:
+    async def _follow(
+        self, on_moved: Callable[[int], Awaitable[None]], min_gap: float, budget: float
+    ) -> None:
         loop = asyncio.get_running_loop()
         shown = self.position
-        last = loop.time() - min_gap  # the first step up is shown at once
+        # a short line shows its first step at once; a long one spreads its edits out
+        last = loop.time() - (min_gap if self._gap(min_gap, budget) <= min_gap else 0.0)
         while True:
             self.moved.clear()
             position = self.position
@@ -95,12 +102,18 @@ class Seat:
             if position == shown:
                 await self.moved.wait()
                 continue
-            await asyncio.sleep(max(0.0, last + min_gap - loop.time()))
+            await asyncio.sleep(max(0.0, last + self._gap(min_gap, budget) - loop.time()))
             position = self.position
             if position is None:
                 return
             await on_moved(position)
             shown, last = position, loop.time()
+
+    def _gap(self, min_gap: float, budget: float) -> float:
+        """Seconds between two edits of this notice: the waiting photos' notices share a
+        budget of edits a second, so they never crowd out the answers (Telegram allows a bot
+        about 30 messages a second in all)."""
+        return max(min_gap, len(self._queue._waiting) / budget)
 
     def release(self) -> None:
         if self.released:
