@@ -372,6 +372,12 @@ async def _photo_round_trip(
 #: down here on PRICES_DATE from the author's knowledge of that page (this machine cannot reach
 #: fly.io): TO BE CHECKED against the page at each cost review, then update the date.
 #: Region differences (cdg is priced like the cheapest regions) are ignored.
+#: Cross-check (2026-11-28, from stored copies of public pages, the pricing table itself was
+#: not readable): Fly's "Cost Management" page (2025-10-23) gives, always on in sjc,
+#: shared-1x 256 MB $2.32/month, 512 MB about $3.81, 1 GB $6.79 ($20.37 for three); this
+#: table times 1.196 (sjc's premium, 2.32 / 1.94) gives $2.32, $3.83 and $6.80. A third-party
+#: summary checked against fly.io on 2026-06-07 gives the smallest machine at about $2.02, so
+#: the figures below may be some 4 % low.
 PRICES_DATE = "2026-11-28"
 PRICES_SOURCE = "https://fly.io/docs/about/pricing/ (not re-verified: check before relying)"
 HOURS_PER_MONTH = 730
