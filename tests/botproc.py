@@ -206,6 +206,8 @@ async def bot_factory(
 
     def make(mode: str = default_mode, database_url: str | None = None, **env: str) -> BotProcess:
         bot = kind(fake, database_url or default_url, tmp, mode, dict(env))
+        if made:  # a second bot of the same test logs to files of its own
+            bot.name = f"{bot.name}{len(made) + 1}"
         made.append(bot)
         return bot
 

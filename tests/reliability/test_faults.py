@@ -375,3 +375,34 @@ async def test_sigterm_past_the_grace_leaves_the_photo_to_the_next_process(
     assert review["message_id"] == status["message_id"]
     assert carol.count() == 1
     assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)
+
+
+async def test_a_running_sibling_takes_over_the_photo_of_a_machine_that_died(
+    fake: FakeTelegram, make_bot: Callable[..., BotProcess], tmp_path: Path
+) -> None:
+    """Blue/green: two machines share the database; the one Telegram delivers to is killed
+    mid-scan and never comes back. The other one, already running, finds the update once
+    the dead one's lease ends (it looks at least every 15 s) and answers in the same
+    message."""
+    survivor = make_bot()
+    await survivor.start()
+    doomed = make_bot()
+    await doomed.start()  # registered last: Telegram delivers to it
+    dave = Chat(fake, 3504)
+    fake.delay_next("getFile", 5.0)
+    await dave.photo(review_photo(), caption="Machine died")
+    status = await dave.wait_text("Reading your photo")
+    await fake.wait_for(lambda: [r for r in inbox_rows(tmp_path / "bot.db") if r[2]])
+    doomed.kill()
+    review = await fake.wait_for(
+        lambda: (
+            dave.message(status["message_id"])
+            if "Machine died" in (dave.message(status["message_id"]).get("text") or "")
+            else None
+        ),
+        timeout=40,
+    )
+    assert "200 g flour" in review["text"]
+    assert dave.count() == 1
+    assert "update taken over from a stopped process" in survivor.log()
+    assert await fake.wait_for(lambda: inbox_rows(tmp_path / "bot.db") == [], timeout=STEP_TIMEOUT)

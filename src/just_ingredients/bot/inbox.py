@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=10)
 RENEW_EVERY_SECONDS = 3.0
 #: how often an idle process looks for updates abandoned by others, at most
-SWEEP_AT_MOST_EVERY_SECONDS = 60.0
+SWEEP_AT_MOST_EVERY_SECONDS = 15.0
 #: handling of one update is started at most this many times
 MAX_ATTEMPTS = 2
 
