@@ -148,6 +148,15 @@ class BotProcess:
         async with aiohttp.ClientSession() as session:
             return await self._status(session, path)
 
+    async def metrics(self) -> str:
+        """The Prometheus exposition served on METRICS_PORT."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as response,
+        ):
+            assert response.status == 200
+            return await response.text()
+
     def kill(self) -> None:
         """kill -9: no shutdown code runs."""
         if self.process is not None and self.process.poll() is None:

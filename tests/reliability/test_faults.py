@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from tests.bot.conftest import STEP_TIMEOUT, BotProcess, Chat, review_photo
 from tests.fakes.telegram import FakeTelegram
 from tests.operations.conftest import ThrowawayCluster, render
@@ -261,17 +262,10 @@ async def test_out_of_order_and_late_duplicate_webhook_deliveries(
 
 async def metric(bot: BotProcess, name: str) -> dict[str, float]:
     """{label value: sample} of a one-label counter on the bot's METRICS_PORT."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{bot.metrics_port}/metrics") as response,
-    ):
-        text = await response.text()
-    samples = {}
-    for line in text.splitlines():
-        if line.startswith(f"{name}{{"):
-            labels, value = line.split("} ")
-            samples[labels.split('"')[1]] = float(value)
-    return samples
+    [family] = [f for f in text_string_to_metric_families(await bot.metrics()) if f.name == name]
+    return {
+        next(iter(s.labels.values())): s.value for s in family.samples if s.name.endswith("_total")
+    }
 
 
 def inbox_rows(db_file: Path) -> list[tuple[Any, ...]]:
@@ -312,7 +306,7 @@ async def test_sigkill_mid_scan_the_photo_is_read_again_after_the_restart(
     assert "update taken over from a stopped process" in bot.log()
     alert = [m for m in fake.sent_messages(ADMIN_CHAT) if "taken over" in str(m.get("text"))]
     assert len(alert) == 1
-    assert await metric(bot, "ji_inbox_takeovers_total") == {"replayed": 1.0, "abandoned": 0.0}
+    assert await metric(bot, "ji_inbox_takeovers") == {"replayed": 1.0, "abandoned": 0.0}
     # the review works after the takeover
     await alice.press(review, "✅ Save")
     await alice.wait_text("Saved")
@@ -343,7 +337,7 @@ async def test_an_update_interrupted_twice_is_given_up_with_a_clear_answer(
     assert await fake.wait_for(
         lambda: [m for m in fake.sent_messages(ADMIN_CHAT) if "given up" in str(m.get("text"))]
     )
-    assert await metric(bot, "ji_inbox_takeovers_total") == {"replayed": 0.0, "abandoned": 1.0}
+    assert await metric(bot, "ji_inbox_takeovers") == {"replayed": 0.0, "abandoned": 1.0}
     # the process keeps serving, and the same photo sent again is read
     await bob.photo(review_photo())
     await bob.wait_text("200 g")

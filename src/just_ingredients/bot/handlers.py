@@ -58,6 +58,7 @@ from just_ingredients.config import Settings
 from just_ingredients.domain import Draft, DraftPage, Ingredient, Lang
 from just_ingredients.i18n import pick_lang
 from just_ingredients.observability import Metrics
+from just_ingredients.storage import InboxEntry
 from just_ingredients.vision.crops import crop_line
 from just_ingredients.vision.engine import OcrPool
 from just_ingredients.vision.intake import ImageRejected
@@ -112,9 +113,13 @@ def deps(context: Context) -> Deps:
 
 async def user_lang(context: Context, user: User | None) -> Lang:
     """The language chosen with /language, else the one of the Telegram client."""
+    return await language_of(deps(context).db, user)
+
+
+async def language_of(db: Any, user: User | None) -> Lang:
     if user is None:
         return "en"
-    chosen = await service.user_language(deps(context).db, user.id)
+    chosen = await service.user_language(db, user.id)
     return chosen or pick_lang(user.language_code)
 
 
@@ -453,13 +458,14 @@ async def on_photo(update: Update, context: Context) -> None:
         seat.release()
 
 
-async def show_status(update: Update, context: Context, lang: Lang) -> int:
+async def show_status(
+    update: Update, context: Context, lang: Lang, replay: InboxEntry | None
+) -> int:
     """Send "Reading your photo…" (its id is kept in the inbox, so that a process taking
     the photo over after a crash edits it instead of leaving it behind); the message id."""
     message = update.effective_message
     assert message is not None
     inbox = deps(context).inbox
-    replay = inbox.replay(update.update_id) if inbox is not None else None
     earlier = replay.progress.get("status_message_id") if replay is not None else None
     if isinstance(earlier, int):
         with contextlib.suppress(BadRequest):  # deleted meanwhile: send a new one
@@ -486,13 +492,13 @@ async def read_photo(
     assert media is not None
     limit = min(TELEGRAM_DOWNLOAD_LIMIT, d.settings.max_image_bytes)
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    status_id = await show_status(update, context, lang)
+    replay = d.inbox.replay(update.update_id) if d.inbox is not None else None
+    status_id = await show_status(update, context, lang, replay)
 
     async def tell(text: str) -> None:
         await send_or_edit(context, message.chat_id, text, edit_id=status_id)
 
-    inbox = d.inbox
-    if inbox is not None and inbox.replay(update.update_id) is not None:
+    if replay is not None:
         draft = await service.current_draft(d.db, user.id, message.chat_id)
         if draft is not None and any(p.file_id == media.file_id for p in draft.pages):
             # read before the crash, only the answer was missing
@@ -1072,9 +1078,9 @@ async def tell_abandoned(
         return
     lang = pick_lang(user.language_code if user is not None else None)
     d = application.bot_data.get("deps")
-    if user is not None and isinstance(d, Deps):
-        with contextlib.suppress(Exception):
-            lang = await service.user_language(d.db, user.id) or lang
+    if isinstance(d, Deps):
+        with contextlib.suppress(Exception):  # the database may be what failed
+            lang = await language_of(d.db, user)
     with contextlib.suppress(TelegramError):
         await application.bot.send_message(chat.id, t(lang, "update_abandoned"))
 
